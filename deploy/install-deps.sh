@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs the Debian 12 packages that actserve needs. Idempotent and quick when nothing is
+# missing (no apt call at all). Run as root or with sudo available.
+#
+#   deploy/install-deps.sh          build and test dependencies
+#   deploy/install-deps.sh --bench  plus what the comparison benchmarks run (PyTorch, oneDNN)
+set -eu
+
+PACKAGES="cmake make g++ pkg-config libabsl-dev libeigen3-dev libgtest-dev libgmock-dev
+  libbenchmark-dev"
+if [ "${1:-}" = "--bench" ]; then
+  PACKAGES="$PACKAGES python3 python3-numpy python3-torch libdnnl-dev libopenblas0-openmp"
+fi
+
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+echo "installing:$missing"
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,229 @@
+#include "kernels/call.h"
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+
+namespace actserve {
+namespace {
+
+template <class Fn>
+int64_t OutputLengthOf(int64_t n, const double* params) {
+  if constexpr (Fn::kInfo.layout == Layout::kLastAxis) {
+    return Fn::OutputLength(n, params);
+  } else {
+    return n;
+  }
+}
+
+// Output row length of a last-axis function for an input row of n, or -1 if n is not allowed.
+int64_t OutputLength(ActivationId id, int64_t n, const double* params) {
+  using Fn = int64_t (*)(int64_t, const double*);
+  static constexpr Fn kTable[] = {
+#define ACTSERVE_OUTPUT_LENGTH_(Type) &OutputLengthOf<fn::Type>,
+      ACTSERVE_ACTIVATIONS(ACTSERVE_OUTPUT_LENGTH_)
+#undef ACTSERVE_OUTPUT_LENGTH_
+  };
+  return kTable[static_cast<int>(id)](n, params);
+}
+
+std::string ParamNames(const ActivationInfo& info) {
+  std::string names;
+  for (int k = 0; k < info.num_params(); ++k) {
+    absl::StrAppend(&names, k == 0 ? "" : ", ", info.params[k].name);
+  }
+  return names.empty() ? "none" : names;
+}
+
+absl::Status CheckValue(const ActivationInfo& info, const ParamSpec& p, double v) {
+  if (!std::isfinite(v)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("parameter '%s' of %s must be finite, got %g", p.name, info.name, v));
+  }
+  bool below = p.min_exclusive ? v <= p.min : v < p.min;
+  bool above = p.max_exclusive ? v >= p.max : v > p.max;
+  if (below || above) {
+    std::string range;
+    if (std::isfinite(p.min)) absl::StrAppend(&range, p.min_exclusive ? "> " : ">= ", p.min);
+    if (std::isfinite(p.max)) {
+      absl::StrAppend(&range, range.empty() ? "" : " and ", p.max_exclusive ? "< " : "<= ", p.max);
+    }
+    return absl::InvalidArgumentError(
+        absl::StrFormat("parameter '%s' of %s must be %s, got %g", p.name, info.name, range, v));
+  }
+  if (p.integer && v != std::floor(v)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "parameter '%s' of %s must be a whole number, got %g", p.name, info.name, v));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool ActivationCall::per_channel() const {
+  for (const auto& p : params) {
+    if (p.size() > 1) return true;
+  }
+  return false;
+}
+
+std::string ShapeToString(const std::vector<int64_t>& shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
+}
+
+absl::StatusOr<ActivationCall> PrepareCall(const CallSpec& spec) {
+  std::optional<ActivationId> id = FindActivation(spec.activation);
+  if (!id.has_value()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "activation: unknown activation '%s'; ListActivations names the %d known ones",
+        spec.activation, kNumActivations));
+  }
+  ActivationCall call;
+  call.id = *id;
+  call.info = &Info(*id);
+  const ActivationInfo& info = *call.info;
+  call.seed = spec.seed;
+  call.training = spec.training;
+
+  // Shape: non-negative dims whose product fits in int64.
+  int64_t size = 1;
+  for (size_t d = 0; d < spec.shape.size(); ++d) {
+    int64_t dim = spec.shape[d];
+    if (dim < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("shape[%d] is %d; dimensions must be >= 0", d, dim));
+    }
+    if (dim != 0 && size > std::numeric_limits<int64_t>::max() / dim) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "shape %s has more elements than fit in a 64-bit count", ShapeToString(spec.shape)));
+    }
+    size *= dim;
+  }
+  // A zero dimension anywhere makes the tensor empty even if a later product overflowed.
+  for (int64_t dim : spec.shape) {
+    if (dim == 0) size = 0;
+  }
+  call.input_shape = spec.shape;
+  call.input_size = size;
+  if (spec.shape.size() >= 2) {
+    call.channels = spec.shape[1];
+    call.inner = 1;
+    for (size_t d = 2; d < spec.shape.size(); ++d) call.inner *= spec.shape[d];
+  }
+
+  // Parameters: defaults, then overrides.
+  const int num_params = info.num_params();
+  std::array<bool, kMaxParams> given = {};
+  for (int k = 0; k < num_params; ++k) call.params[k] = {info.params[k].default_value};
+  for (const auto& [name, values] : spec.params) {
+    int k = 0;
+    while (k < num_params && name != info.params[k].name) ++k;
+    if (k == num_params) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("params: %s has no parameter '%s'; its parameters are: %s", info.name,
+                          name, ParamNames(info)));
+    }
+    const ParamSpec& p = info.params[k];
+    if (given[k]) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("params: parameter '%s' of %s is given twice", name, info.name));
+    }
+    given[k] = true;
+    if (values.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("params: parameter '%s' of %s has no value", name, info.name));
+    }
+    if (values.size() > 1 && !p.learnable) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "params: parameter '%s' of %s is not learnable and takes one value, got %d", name,
+          info.name, values.size()));
+    }
+    if (values.size() > 1 && static_cast<int64_t>(values.size()) != call.channels) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "params: parameter '%s' of %s has %d values but x has %d channel%s (axis 1 of shape "
+          "%s); give one value or one per channel",
+          name, info.name, values.size(), call.channels, call.channels == 1 ? "" : "s",
+          ShapeToString(spec.shape)));
+    }
+    for (double v : values) {
+      absl::Status s = CheckValue(info, p, v);
+      if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("params: ", s.message()));
+    }
+    call.params[k] = values;
+  }
+  if (info.order[0] >= 0) {
+    const ParamSpec& a = info.params[info.order[0]];
+    const ParamSpec& b = info.params[info.order[1]];
+    double va = call.params[info.order[0]][0], vb = call.params[info.order[1]][0];
+    if (va > vb) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("params: %s needs %s <= %s, got %s = %g and %s = %g", info.name, a.name,
+                          b.name, a.name, va, b.name, vb));
+    }
+  }
+
+  // Output shape.
+  call.output_shape = call.input_shape;
+  call.output_size = call.input_size;
+  if (info.layout == Layout::kLastAxis) {
+    if (spec.shape.empty()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "shape: %s works along the last axis and needs x of rank >= 1, got a scalar", info.name));
+    }
+    double scalar_params[kMaxParams] = {};
+    for (int k = 0; k < num_params; ++k) scalar_params[k] = call.params[k][0];
+    int64_t n = spec.shape.back();
+    int64_t m = OutputLength(call.id, n, scalar_params);
+    if (m < 0) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "shape: %s needs the last axis %s, got length %d (shape %s)", info.name,
+          absl::StrReplaceAll(info.last_axis_rule, {{"k", absl::StrCat("k = ", scalar_params[0])}}),
+          n, ShapeToString(spec.shape)));
+    }
+    call.row_length = n;
+    call.output_shape.back() = m;
+    call.output_size = n == 0 ? 0 : call.input_size / n * m;
+  }
+  return call;
+}
+
+absl::Status CheckForwardSizes(const ActivationCall& call, size_t x, size_t y) {
+  if (static_cast<int64_t>(x) != call.input_size) {
+    return absl::InvalidArgumentError(absl::StrFormat("x has %d elements but shape %s needs %d", x,
+                                                      ShapeToString(call.input_shape),
+                                                      call.input_size));
+  }
+  if (static_cast<int64_t>(y) != call.output_size) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "y has room for %d elements but %s of shape %s gives %d (shape %s)", y, call.info->name,
+        ShapeToString(call.input_shape), call.output_size, ShapeToString(call.output_shape)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckBackwardSizes(const ActivationCall& call, size_t x, size_t dy, size_t dx) {
+  if (static_cast<int64_t>(x) != call.input_size) {
+    return absl::InvalidArgumentError(absl::StrFormat("x has %d elements but shape %s needs %d", x,
+                                                      ShapeToString(call.input_shape),
+                                                      call.input_size));
+  }
+  if (static_cast<int64_t>(dy) != call.output_size) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "x has %d elements but dy has %d; dy must have the output's shape %s (%d elements)", x, dy,
+        ShapeToString(call.output_shape), call.output_size));
+  }
+  if (static_cast<int64_t>(dx) != call.input_size) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("dx has room for %d elements but x has %d", dx, call.input_size));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace actserve

@@ -1,0 +1,238 @@
+// Self-gated activations: x times a smooth gate in [0, 1] (swish, gelu, mish and relatives).
+#ifndef ACTSERVE_KERNELS_CATALOG_FUNCTIONS_GATED_H_
+#define ACTSERVE_KERNELS_CATALOG_FUNCTIONS_GATED_H_
+
+#include "kernels/catalog/definition.h"
+
+namespace actserve::fn {
+using namespace ::actserve::math;  // NOLINT(build/namespaces): the definitions' vocabulary
+
+inline constexpr Properties kGatedProperties = {.smooth = true,
+                                                .saturation = Saturation::kOneSidedSoft};
+
+struct Swish {
+  static constexpr ActivationInfo kInfo = {
+      .name = "swish",
+      .formula = "x*sigmoid(b*x)",
+      .derivative = "s + b*x*s*(1-s), s = sigmoid(b*x)",
+      .output_range = "[~-0.278/b, inf) for b > 0",
+      .kink_convention = "none; df/db = x^2*s*(1-s)",
+      .source = "seeds 002, 003",
+      .params = {{.name = "b", .default_value = 1, .learnable = true}},
+      .properties = kGatedProperties};
+  template <class V>
+  ACTSERVE_HD static V Forward(const V& x, const Args<V>& a) {
+    return MulZ(Sigmoid(a.p[0] * x), x);
+  }
+  template <class V>
+  ACTSERVE_HD static V Derivative(const V& x, const Args<V>& a) {
+    V bx = a.p[0] * x;
+    return Sigmoid(bx) + MulZ(SigmoidDerivative(bx), bx);
+  }
+  template <class V>
+  ACTSERVE_HD static V ParamDerivative(const V& x, const Args<V>& a) {
+    return MulZ(SigmoidDerivative(a.p[0] * x), x * x);
+  }
+};
+
+struct Silu : Elementwise {
+  static constexpr ActivationInfo kInfo = {
+      .name = "silu",
+      .formula = "x*sigmoid(x)",
+      .derivative = "s + x*s*(1-s), s = sigmoid(x)",
+      .output_range = "[~-0.278, inf)",
+      .kink_convention = "none",
+      .source = "swish with b = 1, not learnable; torch.nn.SiLU, jax.nn.silu",
+      .properties = kGatedProperties};
+  template <class V>
+  ACTSERVE_HD static Args<V> Unit() {
+    return {{V(1)}, V(0)};
+  }
+  template <class V>
+  ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
+    return Swish::Forward(x, Unit<V>());
+  }
+  template <class V>
+  ACTSERVE_HD static V Derivative(const V& x, const Args<V>&) {
+    return Swish::Derivative(x, Unit<V>());
+  }
+};
+
+struct Xwish {
+  static constexpr ActivationInfo kInfo = {
+      .name = "xwish",
+      .formula = "x*(atan(b*x)+pi/2)/pi",
+      .derivative = "(atan(b*x)+pi/2)/pi + b*x/(1+(b*x)^2)/pi",
+      .output_range = "(-1/(pi*b), inf) for b > 0",
+      .kink_convention = "none; df/db = x^2/(1+(b*x)^2)/pi",
+      .source = "seed 002 (eq. 12, 13)",
+      .params = {{.name = "b", .default_value = 1, .learnable = true}},
+      .properties = kGatedProperties};
+  static constexpr double kInvPi = 0.318309886183790671537767526745028724;
+  // atan(z) + pi/2, as atan(-1/z) for z < -1 where the sum would cancel.
+  template <class V>
+  ACTSERVE_HD static V Gate(const V& z) {
+    return Select(z < V(-1), Atan(V(-1) / z), Atan(z) + V(1.57079632679489661923132169163975144));
+  }
+  // z/(1+z^2) without overflowing z^2.
+  template <class V>
+  ACTSERVE_HD static V Ratio(const V& z) {
+    V r = V(1) / z;
+    return Select(Abs(z) > V(1), r / (V(1) + r * r), z / (V(1) + z * z));
+  }
+  // Taylor coefficients of (u - sin u)/u^3 in powers of u^2: (-1)^(n+1)/(2n+1)!, n = 1..12.
+  static constexpr double kSinTail[] = {
+      0.16666666666666666,     -0.0083333333333333332,  0.00019841269841269841,
+      -2.7557319223985893e-06, 2.505210838544172e-08,   -1.6059043836821613e-10,
+      7.6471637318198164e-13,  -2.8114572543455206e-15, 8.2206352466243295e-18,
+      -1.9572941063391263e-20, 3.8681701706306841e-23,  -6.4469502843844736e-26};
+  template <class V>
+  ACTSERVE_HD static V Forward(const V& x, const Args<V>& a) {
+    const V& b = a.p[0];
+    V z = b * x;
+    // For b*x -> -inf, x*atan(-1/(b*x))/pi -> -1/(pi b); below -1e10 the remaining term
+    // -1/(3 pi b z^2) is under double precision.
+    V limit = V(-kInvPi) / b;
+    return Select(z < V(-1e10), limit, MulZ(Gate(z) * V(kInvPi), x));
+  }
+  template <class V>
+  ACTSERVE_HD static V Derivative(const V& x, const Args<V>& a) {
+    V z = a.p[0] * x;
+    // For z < -1, atan(t) - t/(1+t^2) with t = -1/z cancels; it equals (u - sin u)/2 with
+    // u = 2 atan(t) <= pi/2, whose series has no cancellation.
+    V u = V(2) * Atan(V(-1) / z);
+    V tail = V(0.5) * u * u * u * Polynomial(u * u, kSinTail);
+    return Select(z < V(-1), tail, Gate(z) + Ratio(z)) * V(kInvPi);
+  }
+  template <class V>
+  ACTSERVE_HD static V ParamDerivative(const V& x, const Args<V>& a) {
+    const V& b = a.p[0];
+    V z = b * x;
+    // x^2/(1+z^2) = x*Ratio(z)/b; computed directly where b*x is small, and -> 1/b^2 at inf.
+    V small = x * x / (V(1) + z * z);
+    V large = Ratio(z) * x / b;
+    return Select(IsInf(x), V(kInvPi) / (b * b), Select(Abs(z) > V(1), large, small) * V(kInvPi));
+  }
+};
+
+struct Gelu : Elementwise {
+  static constexpr ActivationInfo kInfo = {
+      .name = "gelu",
+      .formula = "x*Phi(x) = 0.5*x*(1+erf(x/sqrt(2)))",
+      .derivative = "Phi(x) + x*phi(x)",
+      .output_range = "[~-0.170, inf)",
+      .kink_convention = "none",
+      .source = "seeds 003, 004; torch.nn.GELU, oneDNN gelu_erf",
+      .properties = kGatedProperties};
+  static constexpr double kInvSqrt2 = 0.707106781186547524400844362104849039;
+  static constexpr double kInvSqrt2Pi = 0.398942280401432677939946059934381868;
+  // Phi(x) = erfc(z)/2 with z = -x/sqrt 2, accurate in the lower tail where 1+erf cancels.
+  // z rounds to z_hi = z - z_lo, and erfc's relative sensitivity there is R(z) ~ 2z + 1/z, so the
+  // lower tail is corrected to first order: erfc(z) = erfc(z_hi) (1 - z_lo R(z_hi)).
+  static constexpr double kInvSqrt2Lo = -4.8336466567264567e-17;  // 1/sqrt 2 - kInvSqrt2
+  template <class V>
+  ACTSERVE_HD static V Phi(const V& x) {
+    constexpr double kHi = static_cast<ScalarOf<V>>(kInvSqrt2);  // 1/sqrt 2 in V's precision
+    constexpr double kLo = (kInvSqrt2 - kHi) + kInvSqrt2Lo;      // and the rest of it
+    V z = x * V(-kHi);
+    V z_lo = Fma(x, V(-kHi), -z) - x * V(kLo);
+    // Beyond z = 1e3 erfc(z) is 0 in any precision, and the correction would overflow.
+    V sensitivity = Select((z > V(1)) & (z < V(1e3)), V(2) * z + V(1) / z, V(0));
+    return V(0.5) * Erfc(z) * (V(1) - MulZ(sensitivity, z_lo));
+  }
+  // phi(x) = exp(-x^2/2)/sqrt(2 pi), with x^2 split into hi + lo so the rounding of x^2 is not
+  // amplified by exp in the tails.
+  template <class V>
+  ACTSERVE_HD static V Density(const V& x) {
+    V h = x * x, l = Fma(x, x, -h);
+    V e = Exp(V(-0.5) * h);
+    return MulZ(e, V(kInvSqrt2Pi) * (V(1) - V(0.5) * l));
+  }
+  template <class V>
+  ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
+    return MulZ(Phi(x), x);
+  }
+  template <class V>
+  ACTSERVE_HD static V Derivative(const V& x, const Args<V>&) {
+    return Phi(x) + MulZ(Density(x), x);
+  }
+};
+
+struct GeluTanh : Elementwise {
+  static constexpr ActivationInfo kInfo = {
+      .name = "gelu_tanh",
+      .formula = "0.5*x*(1+tanh(sqrt(2/pi)*(x+0.044715*x^3)))",
+      .derivative = "exact derivative of the formula",
+      .output_range = "[~-0.170, inf)",
+      .kink_convention = "none",
+      .source = "seed 003; torch GELU(approximate='tanh'), oneDNN gelu_tanh",
+      .properties = kGatedProperties};
+  static constexpr double kSqrt2OverPi = 0.797884560802865355879892119868763737;
+  static constexpr double kCubic = 0.044715;
+  // 0.5*(1+tanh(u)) = sigmoid(2u), evaluated without the cancellation of 1+tanh(u) for u << 0.
+  template <class V>
+  ACTSERVE_HD static V TwoU(const V& x) {
+    return V(2 * kSqrt2OverPi) * Fma(V(kCubic) * x, x * x, x);
+  }
+  template <class V>
+  ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
+    return MulZ(Sigmoid(TwoU(x)), x);
+  }
+  template <class V>
+  ACTSERVE_HD static V Derivative(const V& x, const Args<V>&) {
+    V t = TwoU(x);
+    V dt = V(2 * kSqrt2OverPi) * Fma(V(3 * kCubic) * x, x, V(1));
+    return Sigmoid(t) + MulZ(SigmoidDerivative(t), x * dt);
+  }
+};
+
+struct Mish : Elementwise {
+  static constexpr ActivationInfo kInfo = {
+      .name = "mish",
+      .formula = "x*tanh(softplus(x))",
+      .derivative = "tanh(sp) + x*sigmoid(x)*(1-tanh(sp)^2), sp = softplus(x)",
+      .output_range = "[~-0.309, inf)",
+      .kink_convention = "none",
+      .source = "torch.nn.Mish, oneDNN mish",
+      .properties = kGatedProperties};
+  // With n = e^x and w = n(n+2): tanh(softplus(x)) = w/(w+2), 1 - tanh^2 = 4(w+1)/(w+2)^2.
+  // Above x = 40 the gate is 1 to double precision and w would overflow in float.
+  template <class V>
+  ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
+    V n = Exp(Min(x, V(40)));
+    V w = n * (n + V(2));
+    return MulZ(Select(x > V(40), V(1), w / (w + V(2))), x);
+  }
+  template <class V>
+  ACTSERVE_HD static V Derivative(const V& x, const Args<V>&) {
+    V n = Exp(Min(x, V(40)));
+    V w = n * (n + V(2));
+    V r = V(1) / (w + V(2));
+    V gate = w * r;
+    V slope = V(4) * (w + V(1)) * r * r * (n / (V(1) + n));
+    return Select(x > V(40), V(1), gate + MulZ(slope, x));
+  }
+};
+
+struct Hardswish : Elementwise {
+  static constexpr ActivationInfo kInfo = {
+      .name = "hardswish",
+      .formula = "x*clip(x+3, 0, 6)/6",
+      .derivative = "0 if x < -3, 1 if x > 3, else (2x+3)/6",
+      .output_range = "[-0.375, inf)",
+      .kink_convention = "f'(-3) = -1/2 and f'(3) = 3/2 (the middle branch)",
+      .source = "torch.nn.Hardswish, oneDNN hardswish",
+      .properties = {.saturation = Saturation::kOneSidedHard, .sparse = true}};
+  template <class V>
+  ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
+    return Select(x <= V(-3), V(0), Select(x >= V(3), x, x * (x + V(3)) / V(6)));
+  }
+  template <class V>
+  ACTSERVE_HD static V Derivative(const V& x, const Args<V>&) {
+    return Select(x < V(-3), V(0), Select(x > V(3), V(1), Fma(V(2), x, V(3)) / V(6)));
+  }
+};
+
+}  // namespace actserve::fn
+
+#endif  // ACTSERVE_KERNELS_CATALOG_FUNCTIONS_GATED_H_

@@ -1,0 +1,323 @@
+#include "kernels/cpu/cpu_backend.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "kernels/call.h"
+#include "kernels/catalog/catalog.h"
+#include "kernels/cpu/simd.h"
+#include "kernels/math/philox.h"
+#include "kernels/util/status_macros.h"
+#include "unsupported/Eigen/CXX11/ThreadPool"
+
+namespace actserve {
+namespace {
+
+using cpu::Vec;
+using math::IsNan;
+
+// Elements per block: the unit of noise generation and of float-to-double flushing of
+// parameter-gradient sums (a float sum over 256 terms loses at most ~1e-5 relative).
+constexpr int64_t kBlock = 256;
+
+// Calls fn(begin, end, channel) on the runs of [begin, end) that share one channel. Without
+// per-channel parameters the whole range is one run with channel 0.
+template <class F>
+void ForEachChannelRun(const ActivationCall& c, int64_t begin, int64_t end, F&& fn) {
+  if (!c.per_channel()) {
+    fn(begin, end, 0);
+    return;
+  }
+  for (int64_t s = begin; s < end;) {
+    int64_t run = s / c.inner;
+    int64_t e = std::min(end, (run + 1) * c.inner);
+    fn(s, e, run % c.channels);
+    s = e;
+  }
+}
+
+template <class V>
+Args<V> MakeArgs(const ActivationCall& c, int64_t channel) {
+  Args<V> a;
+  for (int k = 0; k < kMaxParams; ++k) {
+    const std::vector<double>& p = c.params[k];
+    a.p[k] = V(p.empty() ? 0.0 : p.size() == 1 ? p[0] : p[channel]);
+  }
+  a.noise = V(0.0);
+  return a;
+}
+
+// Noise samples of elements [begin, begin + n) into out (math/philox.h).
+template <class T>
+void FillNoise(Noise kind, const ActivationCall& c, int64_t begin, int64_t n, T* out) {
+  if (kind == Noise::kUniformWhenTraining && !c.training) {
+    std::fill(out, out + n, T(0.5));
+  } else if (kind == Noise::kUniformWhenTraining) {
+    for (int64_t i = 0; i < n; ++i) out[i] = T(math::UniformSample(c.seed, begin + i));
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = T(math::NormalSample(c.seed, begin + i));
+  }
+}
+
+// Runs body(offset, count) over [0, n) in whole vectors (count = kLanes) and once more for a
+// partial tail (count < kLanes), which the body loads and stores through zero-padded copies
+// (LoadPartial, StorePartial): the tail runs the same vector code and gives identical values.
+template <class T, class Body>
+void ForVectors(int64_t n, Body&& body) {
+  constexpr int L = Vec<T>::kLanes;
+  int64_t i = 0;
+  for (; i + L <= n; i += L) body(i, L);
+  if (i < n) body(i, n - i);
+}
+
+// Loads `count` (<= kLanes) values, zero-padding a partial vector.
+template <class T>
+Vec<T> LoadPartial(const T* p, int64_t count) {
+  if (count == Vec<T>::kLanes) return Vec<T>::Load(p);
+  alignas(64) T buf[Vec<T>::kLanes] = {};
+  std::copy(p, p + count, buf);
+  return Vec<T>::Load(buf);
+}
+template <class T>
+void StorePartial(const Vec<T>& v, T* p, int64_t count) {
+  if (count == Vec<T>::kLanes) return v.Store(p);
+  alignas(64) T buf[Vec<T>::kLanes];
+  v.Store(buf);
+  std::copy(buf, buf + count, p);
+}
+
+template <class T>
+double HorizontalSum(const Vec<T>& v) {
+  double s = 0;
+  for (int i = 0; i < Vec<T>::kLanes; ++i) s += v.Lane(i);
+  return s;
+}
+
+// ---- Element-wise kernels: units are elements. ----
+
+// Walks [begin, end) in vectors, block by block within channel runs, and calls
+// body(offset, count, args, channel) for each vector (count < kLanes for a block's partial tail)
+// with args holding the channel's parameters and the vector's noise; after each block,
+// block_done(channel) (parameter-gradient flushing).
+template <class Fn, class T, class Body, class BlockDone>
+void ForEachVector(const ActivationCall& c, int64_t begin, int64_t end, Body&& body,
+                   BlockDone&& block_done) {
+  using V = Vec<T>;
+  constexpr Noise kNoise = Fn::kInfo.noise;
+  alignas(64) T noise[kBlock];
+  ForEachChannelRun(c, begin, end, [&](int64_t s, int64_t e, int64_t channel) {
+    Args<V> args = MakeArgs<V>(c, channel);
+    for (int64_t b = s; b < e; b += kBlock) {
+      const int64_t n = std::min(kBlock, e - b);
+      if constexpr (kNoise != Noise::kNone) FillNoise(kNoise, c, b, n, noise);
+      ForVectors<T>(n, [&](int64_t i, int64_t count) {
+        if constexpr (kNoise != Noise::kNone) args.noise = LoadPartial(noise + i, count);
+        body(b + i, count, args);
+      });
+      block_done(channel);
+    }
+  });
+}
+
+template <class Fn, class T>
+void ElementwiseForward(const ActivationCall& c, const T* x, T* y, int64_t begin, int64_t end) {
+  using V = Vec<T>;
+  ForEachVector<Fn, T>(
+      c, begin, end,
+      [&](int64_t i, int64_t count, const Args<V>& args) {
+        V xv = LoadPartial(x + i, count);
+        StorePartial(Select(IsNan(xv), xv, Fn::Forward(xv, args)), y + i, count);
+      },
+      [](int64_t) {});
+}
+
+template <class Fn, class T>
+void ElementwiseBackward(const ActivationCall& c, const T* x, const T* dy, T* dx, int64_t begin,
+                         int64_t end, double* grads) {
+  using V = Vec<T>;
+  constexpr bool kLearnable = LearnableParam(Fn::kInfo) >= 0;
+  V grad_sum(0.0);
+  ForEachVector<Fn, T>(
+      c, begin, end,
+      [&](int64_t i, int64_t count, const Args<V>& args) {
+        V xv = LoadPartial(x + i, count);
+        V dyv = LoadPartial(dy + i, count);
+        auto is_nan = IsNan(xv);
+        StorePartial(Select(is_nan, xv, dyv * Fn::Derivative(xv, args)), dx + i, count);
+        if constexpr (kLearnable) {
+          grad_sum += Select(is_nan, xv, dyv * Fn::ParamDerivative(xv, args));
+        }
+      },
+      [&](int64_t channel) {
+        if constexpr (kLearnable) {
+          grads[c.per_channel() ? channel : 0] += HorizontalSum(grad_sum);
+          grad_sum = V(0.0);
+        }
+      });
+}
+
+// ---- Last-axis kernels: units are rows. ----
+
+struct RowParams {
+  double p[kMaxParams] = {};
+  explicit RowParams(const ActivationCall& c) {
+    for (int k = 0; k < kMaxParams; ++k) p[k] = c.params[k].empty() ? 0 : c.params[k][0];
+  }
+};
+
+template <class Fn, class T>
+void RowForward(const ActivationCall& c, const T* x, T* y, int64_t begin, int64_t end) {
+  RowParams params(c);
+  int64_t n = c.row_length, m = c.output_shape.back();
+  for (int64_t r = begin; r < end; ++r) Fn::Forward(x + r * n, n, params.p, y + r * m);
+}
+
+template <class Fn, class T>
+void RowBackward(const ActivationCall& c, const T* x, const T* dy, T* dx, int64_t begin,
+                 int64_t end, double*) {
+  RowParams params(c);
+  int64_t n = c.row_length, m = c.output_shape.back();
+  std::vector<T> scratch(n);
+  for (int64_t r = begin; r < end; ++r) {
+    Fn::Backward(x + r * n, dy + r * m, n, params.p, scratch.data(), dx + r * n);
+  }
+  for (int64_t i = begin * n; i < end * n; ++i) {
+    if (x[i] != x[i]) dx[i] = x[i];
+  }
+}
+
+// ---- Dispatch tables, one row per catalog entry. ----
+
+template <class T>
+struct Kernels {
+  void (*forward)(const ActivationCall&, const T*, T*, int64_t, int64_t);
+  void (*backward)(const ActivationCall&, const T*, const T*, T*, int64_t, int64_t, double*);
+};
+
+template <class Fn, class T>
+constexpr Kernels<T> KernelsFor() {
+  if constexpr (Fn::kInfo.layout == Layout::kLastAxis) {
+    return {&RowForward<Fn, T>, &RowBackward<Fn, T>};
+  } else {
+    return {&ElementwiseForward<Fn, T>, &ElementwiseBackward<Fn, T>};
+  }
+}
+
+template <class T>
+constexpr Kernels<T> kKernels[] = {
+#define ACTSERVE_KERNELS_(Type) KernelsFor<fn::Type, T>(),
+    ACTSERVE_ACTIVATIONS(ACTSERVE_KERNELS_)
+#undef ACTSERVE_KERNELS_
+};
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(const CpuBackendOptions& options)
+      : threads_(options.threads > 0 ? options.threads
+                                     : std::max(1u, std::thread::hardware_concurrency())),
+        parallel_threshold_(options.parallel_threshold),
+        pool_(threads_ > 1 ? std::make_unique<Eigen::ThreadPool>(threads_ - 1) : nullptr) {}
+
+  std::string_view name() const override { return "cpu"; }
+
+  absl::Status Forward(const ActivationCall& call, absl::Span<const float> x,
+                       absl::Span<float> y) override {
+    return DoForward(call, x, y);
+  }
+  absl::Status Forward(const ActivationCall& call, absl::Span<const double> x,
+                       absl::Span<double> y) override {
+    return DoForward(call, x, y);
+  }
+  absl::Status Backward(const ActivationCall& call, absl::Span<const float> x,
+                        absl::Span<const float> dy, absl::Span<float> dx,
+                        ParamGradients* grads) override {
+    return DoBackward(call, x, dy, dx, grads);
+  }
+  absl::Status Backward(const ActivationCall& call, absl::Span<const double> x,
+                        absl::Span<const double> dy, absl::Span<double> dx,
+                        ParamGradients* grads) override {
+    return DoBackward(call, x, dy, dx, grads);
+  }
+
+ private:
+  template <class T>
+  absl::Status DoForward(const ActivationCall& call, absl::Span<const T> x, absl::Span<T> y) {
+    ACTSERVE_RETURN_IF_ERROR(CheckForwardSizes(call, x.size(), y.size()));
+    auto kernel = kKernels<T>[static_cast<int>(call.id)].forward;
+    ParallelFor(call, [&](int64_t begin, int64_t end, int) {
+      kernel(call, x.data(), y.data(), begin, end);
+    });
+    return absl::OkStatus();
+  }
+
+  template <class T>
+  absl::Status DoBackward(const ActivationCall& call, absl::Span<const T> x, absl::Span<const T> dy,
+                          absl::Span<T> dx, ParamGradients* grads) {
+    ACTSERVE_RETURN_IF_ERROR(CheckBackwardSizes(call, x.size(), dy.size(), dx.size()));
+    auto kernel = kKernels<T>[static_cast<int>(call.id)].backward;
+    const int learnable = LearnableParam(*call.info);
+    const size_t grad_count = learnable < 0 ? 0 : call.params[learnable].size();
+    std::vector<std::vector<double>> partial(threads_, std::vector<double>(grad_count, 0.0));
+    ParallelFor(call, [&](int64_t begin, int64_t end, int task) {
+      kernel(call, x.data(), dy.data(), dx.data(), begin, end, partial[task].data());
+    });
+    if (grads != nullptr) {
+      *grads = ParamGradients();
+      if (learnable >= 0) {
+        std::vector<double>& sum = grads->values[learnable];
+        sum.assign(grad_count, 0.0);
+        for (const auto& p : partial) {
+          for (size_t i = 0; i < grad_count; ++i) sum[i] += p[i];
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Splits the call's units (elements, or rows for last-axis functions) into at most threads_
+  // contiguous ranges and runs f(begin, end, task) on them, the caller taking the first range.
+  // Small calls run on the caller alone: fork/join costs microseconds.
+  template <class F>
+  void ParallelFor(const ActivationCall& call, F&& f) {
+    const bool rows = call.info->layout == Layout::kLastAxis;
+    const int64_t units = rows ? call.rows() : call.input_size;
+    int tasks = 1;
+    if (pool_ != nullptr && call.input_size >= parallel_threshold_) {
+      tasks = static_cast<int>(std::min<int64_t>(threads_, units));
+    }
+    if (tasks <= 1) {
+      if (units > 0) f(0, units, 0);
+      return;
+    }
+    // Element ranges start on 64-element boundaries (whole cache lines, whole vectors).
+    const int64_t align = rows ? 1 : 64;
+    auto bound = [&](int t) {
+      if (t == tasks) return units;
+      return std::min(units, (units * t / tasks) / align * align);
+    };
+    Eigen::Barrier done(static_cast<unsigned>(tasks - 1));
+    for (int t = 1; t < tasks; ++t) {
+      pool_->Schedule([&, t] {
+        f(bound(t), bound(t + 1), t);
+        done.Notify();
+      });
+    }
+    f(bound(0), bound(1), 0);
+    done.Wait();
+  }
+
+  const int threads_;
+  const int64_t parallel_threshold_;
+  std::unique_ptr<Eigen::ThreadPool> pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> NewCpuBackend(const CpuBackendOptions& options) {
+  return std::make_unique<CpuBackend>(options);
+}
+
+}  // namespace actserve

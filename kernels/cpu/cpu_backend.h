@@ -1,0 +1,25 @@
+// The CPU backend: SIMD kernels (cpu/simd.h) over the catalog's definitions, split across a
+// thread pool for large tensors.
+#ifndef ACTSERVE_KERNELS_CPU_CPU_BACKEND_H_
+#define ACTSERVE_KERNELS_CPU_CPU_BACKEND_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "kernels/backend.h"
+
+namespace actserve {
+
+struct CpuBackendOptions {
+  // Threads one call may use, the caller's included. 0: the machine's hardware threads.
+  int threads = 0;
+  // Work (elements) below which a call runs on the caller's thread alone. Measured with
+  // kernels/bench (see kernels/README.md for the crossover).
+  int64_t parallel_threshold = 256 * 1024;
+};
+
+std::unique_ptr<Backend> NewCpuBackend(const CpuBackendOptions& options = {});
+
+}  // namespace actserve
+
+#endif  // ACTSERVE_KERNELS_CPU_CPU_BACKEND_H_

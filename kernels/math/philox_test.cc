@@ -1,0 +1,64 @@
+#include "kernels/math/philox.h"
+
+#include <cmath>
+
+#include "gtest/gtest.h"
+
+namespace actserve::math {
+namespace {
+
+// Known-answer tests from the Random123 distribution (kat_vectors, philox4x32 10 rounds).
+TEST(PhiloxTest, MatchesRandom123KnownAnswers) {
+  PhiloxBlock zero = Philox4x32(0, 0, 0, 0, 0, 0);
+  EXPECT_EQ(zero.w[0], 0x6627e8d5u);
+  EXPECT_EQ(zero.w[1], 0xe169c58du);
+  EXPECT_EQ(zero.w[2], 0xbc57ac4cu);
+  EXPECT_EQ(zero.w[3], 0x9b00dbd8u);
+  PhiloxBlock ones = Philox4x32(~0u, ~0u, ~0u, ~0u, ~0u, ~0u);
+  EXPECT_EQ(ones.w[0], 0x408f276du);
+  EXPECT_EQ(ones.w[1], 0x41c83b0eu);
+  EXPECT_EQ(ones.w[2], 0xa20bc7c6u);
+  EXPECT_EQ(ones.w[3], 0x6d5451fdu);
+  PhiloxBlock pi =
+      Philox4x32(0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u, 0xa4093822u, 0x299f31d0u);
+  EXPECT_EQ(pi.w[0], 0xd16cfe09u);
+  EXPECT_EQ(pi.w[1], 0x94fdccebu);
+  EXPECT_EQ(pi.w[2], 0x5001e420u);
+  EXPECT_EQ(pi.w[3], 0x24126ea1u);
+}
+
+TEST(PhiloxTest, UniformSamplesHaveTheMomentsOfU01) {
+  double sum = 0, sum2 = 0;
+  const int n = 200000;
+  for (int i = 0; i < n; ++i) {
+    double u = UniformSample(7, i);
+    ASSERT_GE(u, 0.0);
+    ASSERT_LT(u, 1.0);
+    sum += u;
+    sum2 += u * u;
+  }
+  EXPECT_NEAR(sum / n, 0.5, 0.005);
+  EXPECT_NEAR(sum2 / n - 0.25, 1.0 / 12, 0.005);
+}
+
+TEST(PhiloxTest, NormalSamplesHaveTheMomentsOfN01) {
+  double sum = 0, sum2 = 0;
+  const int n = 200000;
+  for (int i = 0; i < n; ++i) {
+    double z = NormalSample(11, i);
+    ASSERT_TRUE(std::isfinite(z));
+    sum += z;
+    sum2 += z * z;
+  }
+  EXPECT_NEAR(sum / n, 0.0, 0.01);
+  EXPECT_NEAR(sum2 / n, 1.0, 0.02);
+}
+
+TEST(PhiloxTest, SamplesDependOnSeedAndIndexOnly) {
+  EXPECT_EQ(UniformSample(3, 1000), UniformSample(3, 1000));
+  EXPECT_NE(UniformSample(3, 1000), UniformSample(4, 1000));
+  EXPECT_NE(UniformSample(3, 1000), UniformSample(3, 1001));
+}
+
+}  // namespace
+}  // namespace actserve::math
