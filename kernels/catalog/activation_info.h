@@ -48,6 +48,13 @@ enum class Saturation {
   kTwoSidedHard,
 };
 
+// What evaluating the function costs per element, beyond reading x and writing y.
+enum class Cost {
+  kSelect,          // comparisons, selects and multiply-adds: memory-bound on large tensors
+  kArithmetic,      // also a division or square root
+  kTranscendental,  // exp, log, tanh, erf, trig or random numbers
+};
+
 struct Properties {
   bool monotonic = false;
   bool smooth = false;         // continuously differentiable everywhere
@@ -57,6 +64,7 @@ struct Properties {
   bool identity_near_zero = false;  // f(0) = 0 and f'(0) = 1
   bool monotonic_derivative = false;
   bool gradient_flows = true;  // false only where f' = 0 everywhere (binary_step)
+  Cost cost = Cost::kTranscendental;
 };
 
 struct ActivationInfo {

@@ -71,3 +71,21 @@ TEST(CatalogTest, LearnableParametersMatchTheSpecification) {
 
 }  // namespace
 }  // namespace actserve
+
+namespace actserve {
+namespace {
+
+// The benchmarks hold this class to memory bandwidth, so it is pinned here.
+TEST(CatalogTest, SelectCostClassIsTheReluFamilyClipsShrinksAndSteps) {
+  std::set<std::string> select;
+  for (const ActivationInfo& info : AllActivations()) {
+    if (info.properties.cost == Cost::kSelect) select.insert(info.name);
+  }
+  EXPECT_EQ(select, (std::set<std::string>{"identity", "binary_step", "relu", "leaky_relu",
+                                           "prelu", "rrelu", "relu6", "hard_sigmoid",
+                                           "hard_tanh", "absolute", "hardshrink", "softshrink",
+                                           "threshold", "maxout"}));
+}
+
+}  // namespace
+}  // namespace actserve

@@ -222,7 +222,8 @@ struct Hardswish : Elementwise {
       .output_range = "[-0.375, inf)",
       .kink_convention = "f'(-3) = -1/2 and f'(3) = 3/2 (the middle branch)",
       .source = "torch.nn.Hardswish, oneDNN hardswish",
-      .properties = {.saturation = Saturation::kOneSidedHard, .sparse = true}};
+      .properties = {
+          .saturation = Saturation::kOneSidedHard, .sparse = true, .cost = Cost::kArithmetic}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
     return Select(x <= V(-3), V(0), Select(x >= V(3), x, x * (x + V(3)) / V(6)));

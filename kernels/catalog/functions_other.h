@@ -19,7 +19,8 @@ struct Identity : Elementwise {
                                                           .smooth = true,
                                                           .zero_centered = true,
                                                           .identity_near_zero = true,
-                                                          .monotonic_derivative = true}};
+                                                          .monotonic_derivative = true,
+                                                          .cost = Cost::kSelect}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
     return x;
@@ -42,7 +43,8 @@ struct BinaryStep : Elementwise {
                      .saturation = Saturation::kTwoSidedHard,
                      .sparse = true,
                      .monotonic_derivative = true,
-                     .gradient_flows = false}};
+                     .gradient_flows = false,
+                     .cost = Cost::kSelect}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
     return Select(x >= V(0), V(1), V(0));
@@ -64,7 +66,8 @@ struct BentIdentity : Elementwise {
                                                           .smooth = true,
                                                           .zero_centered = true,
                                                           .identity_near_zero = true,
-                                                          .monotonic_derivative = true}};
+                                                          .monotonic_derivative = true,
+                                                          .cost = Cost::kArithmetic}};
   // Beyond 1e10, sqrt(x^2+1) = |x| to double precision (and x^2 would overflow in float).
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
@@ -164,7 +167,7 @@ struct Absolute : Elementwise {
                                            .output_range = "[0, inf)",
                                            .kink_convention = "f'(0) = 0 (PyTorch)",
                                            .source = "seed 004",
-                                           .properties = {}};
+                                           .properties = {.cost = Cost::kSelect}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
     return Abs(x);

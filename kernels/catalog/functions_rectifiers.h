@@ -17,7 +17,8 @@ ACTSERVE_HD V LeakyDerivative(const V& x, const V& slope) {
   return Select(x > V(0), V(1), slope);
 }
 
-inline constexpr Properties kLeakyProperties = {.monotonic = true, .monotonic_derivative = true};
+inline constexpr Properties kLeakyProperties = {
+    .monotonic = true, .monotonic_derivative = true, .cost = Cost::kSelect};
 
 struct Relu : Elementwise {
   static constexpr ActivationInfo kInfo = {.name = "relu",
@@ -29,7 +30,8 @@ struct Relu : Elementwise {
                                            .properties = {.monotonic = true,
                                                           .saturation = Saturation::kOneSidedHard,
                                                           .sparse = true,
-                                                          .monotonic_derivative = true}};
+                                                          .monotonic_derivative = true,
+                                                          .cost = Cost::kSelect}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
     return Select(x > V(0), x, V(0));
@@ -134,14 +136,16 @@ struct NoisyRelu : Elementwise {
 };
 
 struct Relu6 : Elementwise {
-  static constexpr ActivationInfo kInfo = {
-      .name = "relu6",
-      .formula = "min(max(0, x), 6)",
-      .derivative = "1 if 0 < x < 6 else 0",
-      .output_range = "[0, 6]",
-      .kink_convention = "f' = 0 at x = 0 and x = 6",
-      .source = "seed 002; torch.nn.ReLU6",
-      .properties = {.monotonic = true, .saturation = Saturation::kTwoSidedHard, .sparse = true}};
+  static constexpr ActivationInfo kInfo = {.name = "relu6",
+                                           .formula = "min(max(0, x), 6)",
+                                           .derivative = "1 if 0 < x < 6 else 0",
+                                           .output_range = "[0, 6]",
+                                           .kink_convention = "f' = 0 at x = 0 and x = 6",
+                                           .source = "seed 002; torch.nn.ReLU6",
+                                           .properties = {.monotonic = true,
+                                                          .saturation = Saturation::kTwoSidedHard,
+                                                          .sparse = true,
+                                                          .cost = Cost::kSelect}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
     return Select(x > V(0), Select(x < V(6), x, V(6)), V(0));
@@ -313,7 +317,8 @@ struct ReluSoftsign : Elementwise {
                                            .properties = {.monotonic = true,
                                                           .smooth = true,
                                                           .saturation = Saturation::kOneSidedSoft,
-                                                          .identity_near_zero = true}};
+                                                          .identity_near_zero = true,
+                                                          .cost = Cost::kArithmetic}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
     return Select(x >= V(0), x, Select(IsInf(x), V(-1), x / (V(1) - x)));
@@ -337,7 +342,8 @@ struct Threshold : Elementwise {
       .properties = {.monotonic = true,
                      .saturation = Saturation::kOneSidedHard,
                      .sparse = true,
-                     .monotonic_derivative = true}};
+                     .monotonic_derivative = true,
+                     .cost = Cost::kSelect}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>& a) {
     return Select(x > a.p[0], x, a.p[1]);
@@ -360,7 +366,8 @@ struct Squareplus : Elementwise {
       .properties = {.monotonic = true,
                      .smooth = true,
                      .saturation = Saturation::kOneSidedSoft,
-                     .monotonic_derivative = true}};
+                     .monotonic_derivative = true,
+                     .cost = Cost::kArithmetic}};
   // sqrt(x^2+b) without overflow: above 1e10 the b term is below double precision.
   template <class V>
   ACTSERVE_HD static V Root(const V& x, const Args<V>& a) {
@@ -389,7 +396,8 @@ struct Hardshrink : Elementwise {
       .kink_convention = "f'(+-l) = 0, f'(0) = 0",
       .source = "torch.nn.Hardshrink",
       .params = {{.name = "l", .default_value = 0.5, .min = 0}},
-      .properties = {.monotonic = true, .zero_centered = true, .sparse = true}};
+      .properties = {
+          .monotonic = true, .zero_centered = true, .sparse = true, .cost = Cost::kSelect}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>& a) {
     return Select(Abs(x) > a.p[0], x, V(0));
@@ -409,7 +417,8 @@ struct Softshrink : Elementwise {
       .kink_convention = "f'(+-l) = 0, f'(0) = 0",
       .source = "torch.nn.Softshrink",
       .params = {{.name = "l", .default_value = 0.5, .min = 0}},
-      .properties = {.monotonic = true, .zero_centered = true, .sparse = true}};
+      .properties = {
+          .monotonic = true, .zero_centered = true, .sparse = true, .cost = Cost::kSelect}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>& a) {
     return Select(x > a.p[0], x - a.p[0], Select(x < -a.p[0], x + a.p[0], V(0)));

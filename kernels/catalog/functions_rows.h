@@ -140,7 +140,7 @@ struct Maxout {
       .kink_convention = "on ties the first arg max gets the gradient",
       .source = "seed 002",
       .params = {{.name = "k", .default_value = 2, .min = 1, .integer = true}},
-      .properties = {.monotonic = true},
+      .properties = {.monotonic = true, .cost = Cost::kSelect},
       .layout = Layout::kLastAxis,
       .last_axis_rule = "divisible by k"};
   static int64_t OutputLength(int64_t n, const double* p) {

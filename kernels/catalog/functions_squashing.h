@@ -84,7 +84,8 @@ struct Softsign : Elementwise {
                                                           .smooth = true,
                                                           .zero_centered = true,
                                                           .saturation = Saturation::kTwoSidedSoft,
-                                                          .identity_near_zero = true}};
+                                                          .identity_near_zero = true,
+                                                          .cost = Cost::kArithmetic}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
     return Select(IsInf(x), Select(x > V(0), V(1), V(-1)), x / (V(1) + Abs(x)));
@@ -150,7 +151,10 @@ struct HardSigmoid : Elementwise {
       .source = "seed 004 (s = 0.2; PyTorch's hardsigmoid is s = 1/6)",
       .params = {{.name = "s", .default_value = 0.2, .min = 0, .min_exclusive = true},
                  {.name = "o", .default_value = 0.5}},
-      .properties = {.monotonic = true, .saturation = Saturation::kTwoSidedHard, .sparse = true}};
+      .properties = {.monotonic = true,
+                     .saturation = Saturation::kTwoSidedHard,
+                     .sparse = true,
+                     .cost = Cost::kSelect}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>& a) {
     V lo = -a.p[1] / a.p[0], hi = (V(1) - a.p[1]) / a.p[0];
@@ -175,7 +179,8 @@ struct HardTanh : Elementwise {
       .properties = {.monotonic = true,
                      .zero_centered = true,
                      .saturation = Saturation::kTwoSidedHard,
-                     .identity_near_zero = true},
+                     .identity_near_zero = true,
+                     .cost = Cost::kSelect},
       .order = {0, 1}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>& a) {

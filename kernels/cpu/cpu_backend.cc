@@ -62,18 +62,8 @@ void FillNoise(Noise kind, const ActivationCall& c, int64_t begin, int64_t n, T*
   }
 }
 
-// Runs body(offset, count) over [0, n) in whole vectors (count = kLanes) and once more for a
-// partial tail (count < kLanes), which the body loads and stores through zero-padded copies
-// (LoadPartial, StorePartial): the tail runs the same vector code and gives identical values.
-template <class T, class Body>
-void ForVectors(int64_t n, Body&& body) {
-  constexpr int L = Vec<T>::kLanes;
-  int64_t i = 0;
-  for (; i + L <= n; i += L) body(i, L);
-  if (i < n) body(i, n - i);
-}
-
-// Loads `count` (<= kLanes) values, zero-padding a partial vector.
+// Loads `count` (<= kLanes) values, zero-padding a partial vector: a tensor's tail runs the same
+// vector code as the rest and gives identical values.
 template <class T>
 Vec<T> LoadPartial(const T* p, int64_t count) {
   if (count == Vec<T>::kLanes) return Vec<T>::Load(p);
@@ -81,9 +71,12 @@ Vec<T> LoadPartial(const T* p, int64_t count) {
   std::copy(p, p + count, buf);
   return Vec<T>::Load(buf);
 }
+
+// Stores `count` (<= kLanes) values. With `stream`, a whole vector goes around the caches (the
+// kernels only ask for it where the destination is aligned).
 template <class T>
-void StorePartial(const Vec<T>& v, T* p, int64_t count) {
-  if (count == Vec<T>::kLanes) return v.Store(p);
+void StorePartial(const Vec<T>& v, T* p, int64_t count, bool stream = false) {
+  if (count == Vec<T>::kLanes) return stream ? v.StoreStream(p) : v.Store(p);
   alignas(64) T buf[Vec<T>::kLanes];
   v.Store(buf);
   std::copy(buf, buf + count, p);
@@ -97,66 +90,120 @@ double HorizontalSum(const Vec<T>& v) {
 }
 
 // ---- Element-wise kernels: units are elements. ----
+//
+// A pass is an Op: a small struct of pointers with Step(i, count, args), which handles the
+// `count` (<= kLanes) elements at i, and EndBlock(channel). Sweep copies the Op into a local, so
+// that its pointers live in registers: vector stores may alias anything, and pointers read
+// through a reference would be reloaded after every store, which halves DRAM-bound throughput.
 
-// Walks [begin, end) in vectors, block by block within channel runs, and calls
-// body(offset, count, args, channel) for each vector (count < kLanes for a block's partial tail)
-// with args holding the channel's parameters and the vector's noise; after each block,
-// block_done(channel) (parameter-gradient flushing).
-template <class Fn, class T, class Body, class BlockDone>
-void ForEachVector(const ActivationCall& c, int64_t begin, int64_t end, Body&& body,
-                   BlockDone&& block_done) {
+template <class Fn, class T>
+struct ForwardOp {
+  const T* x;
+  T* y;
+  bool stream;
+  void Step(int64_t i, int64_t count, const Args<Vec<T>>& args) {
+    Vec<T> xv = LoadPartial(x + i, count);
+    StorePartial(Select(IsNan(xv), xv, Fn::Forward(xv, args)), y + i, count, stream);
+  }
+  void EndBlock(int64_t) {}
+};
+
+template <class Fn, class T>
+struct BackwardOp {
+  static constexpr bool kLearnable = LearnableParam(Fn::kInfo) >= 0;
+  const T* x;
+  const T* dy;
+  T* dx;
+  double* grads;  // null: parameter gradients not wanted
+  bool per_channel;
+  bool stream;
+  Vec<T> grad_sum = Vec<T>(0.0);
+  void Step(int64_t i, int64_t count, const Args<Vec<T>>& args) {
+    Vec<T> xv = LoadPartial(x + i, count);
+    Vec<T> dyv = LoadPartial(dy + i, count);
+    auto is_nan = IsNan(xv);
+    StorePartial(Select(is_nan, xv, dyv * Fn::Derivative(xv, args)), dx + i, count, stream);
+    if constexpr (kLearnable) {
+      if (grads != nullptr) grad_sum += Select(is_nan, xv, dyv * Fn::ParamDerivative(xv, args));
+    }
+  }
+  void EndBlock(int64_t channel) {
+    if constexpr (kLearnable) {
+      if (grads == nullptr) return;
+      grads[per_channel ? channel : 0] += HorizontalSum(grad_sum);
+      grad_sum = Vec<T>(0.0);
+    }
+  }
+};
+
+// Runs op over [begin, end) in vectors, block by block within channel runs, with each
+// channel's parameters and each element's noise in the args.
+template <class Fn, class T, class Op>
+void Sweep(const ActivationCall& c, int64_t begin, int64_t end, const Op& op_in) {
   using V = Vec<T>;
+  constexpr int L = V::kLanes;
   constexpr Noise kNoise = Fn::kInfo.noise;
-  alignas(64) T noise[kBlock];
+  // rrelu outside training uses the mean slope: a constant, no noise array.
+  const bool noise_array =
+      kNoise == Noise::kStandardNormal || (kNoise == Noise::kUniformWhenTraining && c.training);
   ForEachChannelRun(c, begin, end, [&](int64_t s, int64_t e, int64_t channel) {
+    Op op = op_in;
     Args<V> args = MakeArgs<V>(c, channel);
+    if (kNoise == Noise::kUniformWhenTraining && !c.training) args.noise = V(0.5);
+    alignas(64) T noise[kBlock];
     for (int64_t b = s; b < e; b += kBlock) {
       const int64_t n = std::min(kBlock, e - b);
-      if constexpr (kNoise != Noise::kNone) FillNoise(kNoise, c, b, n, noise);
-      ForVectors<T>(n, [&](int64_t i, int64_t count) {
-        if constexpr (kNoise != Noise::kNone) args.noise = LoadPartial(noise + i, count);
-        body(b + i, count, args);
-      });
-      block_done(channel);
+      if (noise_array) FillNoise(kNoise, c, b, n, noise);
+      int64_t i = 0;
+      for (; i + L <= n; i += L) {
+        if (noise_array) args.noise = V::Load(noise + i);
+        op.Step(b + i, L, args);
+      }
+      if (i < n) {
+        if (noise_array) args.noise = LoadPartial(noise + i, n - i);
+        op.Step(b + i, n - i, args);
+      }
+      op.EndBlock(channel);
     }
   });
 }
 
-template <class Fn, class T>
-void ElementwiseForward(const ActivationCall& c, const T* x, T* y, int64_t begin, int64_t end) {
-  using V = Vec<T>;
-  ForEachVector<Fn, T>(
-      c, begin, end,
-      [&](int64_t i, int64_t count, const Args<V>& args) {
-        V xv = LoadPartial(x + i, count);
-        StorePartial(Select(IsNan(xv), xv, Fn::Forward(xv, args)), y + i, count);
-      },
-      [](int64_t) {});
+// Number of leading elements of `out` to store normally so that the rest starts on a 64-byte
+// boundary, where non-temporal stores may begin; all of them when streaming does not apply.
+template <class T>
+int64_t StreamHead(const ActivationCall& c, const T* out, int64_t n, bool stream) {
+  if (!stream || c.per_channel()) return n;
+  const int64_t misaligned = (reinterpret_cast<uintptr_t>(out) % 64) / sizeof(T);
+  return misaligned == 0 ? 0 : std::min(n, static_cast<int64_t>(64 / sizeof(T)) - misaligned);
+}
+
+// Sweeps [begin, end) with op: normal stores up to the first aligned element, then streaming
+// stores if `stream` (and a fence).
+template <class Fn, class T, class Op>
+void SweepMaybeStreaming(const ActivationCall& c, const T* out, int64_t begin, int64_t end,
+                         bool stream, Op op) {
+  const int64_t head = StreamHead(c, out + begin, end - begin, stream);
+  op.stream = false;
+  if (head > 0) Sweep<Fn, T>(c, begin, begin + head, op);
+  if (begin + head < end) {
+    op.stream = stream;
+    Sweep<Fn, T>(c, begin + head, end, op);
+    if (stream) cpu::StreamFence();
+  }
 }
 
 template <class Fn, class T>
+void ElementwiseForward(const ActivationCall& c, const T* x, T* y, int64_t begin, int64_t end,
+                        bool stream) {
+  SweepMaybeStreaming<Fn, T>(c, y, begin, end, stream, ForwardOp<Fn, T>{x, y, false});
+}
+
+// grads: where parameter-gradient sums go (one per channel or one), or null if not wanted.
+template <class Fn, class T>
 void ElementwiseBackward(const ActivationCall& c, const T* x, const T* dy, T* dx, int64_t begin,
-                         int64_t end, double* grads) {
-  using V = Vec<T>;
-  constexpr bool kLearnable = LearnableParam(Fn::kInfo) >= 0;
-  V grad_sum(0.0);
-  ForEachVector<Fn, T>(
-      c, begin, end,
-      [&](int64_t i, int64_t count, const Args<V>& args) {
-        V xv = LoadPartial(x + i, count);
-        V dyv = LoadPartial(dy + i, count);
-        auto is_nan = IsNan(xv);
-        StorePartial(Select(is_nan, xv, dyv * Fn::Derivative(xv, args)), dx + i, count);
-        if constexpr (kLearnable) {
-          grad_sum += Select(is_nan, xv, dyv * Fn::ParamDerivative(xv, args));
-        }
-      },
-      [&](int64_t channel) {
-        if constexpr (kLearnable) {
-          grads[c.per_channel() ? channel : 0] += HorizontalSum(grad_sum);
-          grad_sum = V(0.0);
-        }
-      });
+                         int64_t end, double* grads, bool stream) {
+  SweepMaybeStreaming<Fn, T>(c, dx, begin, end, stream,
+                             BackwardOp<Fn, T>{x, dy, dx, grads, c.per_channel(), false});
 }
 
 // ---- Last-axis kernels: units are rows. ----
@@ -169,7 +216,7 @@ struct RowParams {
 };
 
 template <class Fn, class T>
-void RowForward(const ActivationCall& c, const T* x, T* y, int64_t begin, int64_t end) {
+void RowForward(const ActivationCall& c, const T* x, T* y, int64_t begin, int64_t end, bool) {
   RowParams params(c);
   int64_t n = c.row_length, m = c.output_shape.back();
   for (int64_t r = begin; r < end; ++r) Fn::Forward(x + r * n, n, params.p, y + r * m);
@@ -177,7 +224,7 @@ void RowForward(const ActivationCall& c, const T* x, T* y, int64_t begin, int64_
 
 template <class Fn, class T>
 void RowBackward(const ActivationCall& c, const T* x, const T* dy, T* dx, int64_t begin,
-                 int64_t end, double*) {
+                 int64_t end, double*, bool) {
   RowParams params(c);
   int64_t n = c.row_length, m = c.output_shape.back();
   std::vector<T> scratch(n);
@@ -193,8 +240,10 @@ void RowBackward(const ActivationCall& c, const T* x, const T* dy, T* dx, int64_
 
 template <class T>
 struct Kernels {
-  void (*forward)(const ActivationCall&, const T*, T*, int64_t, int64_t);
-  void (*backward)(const ActivationCall&, const T*, const T*, T*, int64_t, int64_t, double*);
+  // (call, x, y, begin, end, stream)
+  void (*forward)(const ActivationCall&, const T*, T*, int64_t, int64_t, bool);
+  // (call, x, dy, dx, begin, end, grads or null, stream)
+  void (*backward)(const ActivationCall&, const T*, const T*, T*, int64_t, int64_t, double*, bool);
 };
 
 template <class Fn, class T>
@@ -219,6 +268,7 @@ class CpuBackend final : public Backend {
       : threads_(options.threads > 0 ? options.threads
                                      : std::max(1u, std::thread::hardware_concurrency())),
         parallel_threshold_(options.parallel_threshold),
+        streaming_bytes_(options.streaming_store_bytes),
         pool_(threads_ > 1 ? std::make_unique<Eigen::ThreadPool>(threads_ - 1) : nullptr) {}
 
   std::string_view name() const override { return "cpu"; }
@@ -247,8 +297,9 @@ class CpuBackend final : public Backend {
   absl::Status DoForward(const ActivationCall& call, absl::Span<const T> x, absl::Span<T> y) {
     ACTSERVE_RETURN_IF_ERROR(CheckForwardSizes(call, x.size(), y.size()));
     auto kernel = kKernels<T>[static_cast<int>(call.id)].forward;
+    const bool stream = Streams(y.size() * sizeof(T));
     ParallelFor(call, [&](int64_t begin, int64_t end, int) {
-      kernel(call, x.data(), y.data(), begin, end);
+      kernel(call, x.data(), y.data(), begin, end, stream);
     });
     return absl::OkStatus();
   }
@@ -261,8 +312,10 @@ class CpuBackend final : public Backend {
     const int learnable = LearnableParam(*call.info);
     const size_t grad_count = learnable < 0 ? 0 : call.params[learnable].size();
     std::vector<std::vector<double>> partial(threads_, std::vector<double>(grad_count, 0.0));
+    const bool stream = Streams(dx.size() * sizeof(T));
     ParallelFor(call, [&](int64_t begin, int64_t end, int task) {
-      kernel(call, x.data(), dy.data(), dx.data(), begin, end, partial[task].data());
+      kernel(call, x.data(), dy.data(), dx.data(), begin, end,
+             grads != nullptr ? partial[task].data() : nullptr, stream);
     });
     if (grads != nullptr) {
       *grads = ParamGradients();
@@ -276,6 +329,9 @@ class CpuBackend final : public Backend {
     }
     return absl::OkStatus();
   }
+
+  // Outputs this large are written around the caches: they would only evict the inputs.
+  bool Streams(size_t output_bytes) const { return output_bytes >= streaming_bytes_; }
 
   // Splits the call's units (elements, or rows for last-axis functions) into at most threads_
   // contiguous ranges and runs f(begin, end, task) on them, the caller taking the first range.
@@ -311,6 +367,7 @@ class CpuBackend final : public Backend {
 
   const int threads_;
   const int64_t parallel_threshold_;
+  const size_t streaming_bytes_;
   std::unique_ptr<Eigen::ThreadPool> pool_;
 };
 

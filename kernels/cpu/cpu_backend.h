@@ -16,6 +16,9 @@ struct CpuBackendOptions {
   // Work (elements) below which a call runs on the caller's thread alone. Measured with
   // kernels/bench (see kernels/README.md for the crossover).
   int64_t parallel_threshold = 256 * 1024;
+  // Outputs of at least this many bytes are written with non-temporal stores (bypassing the
+  // caches). Measured with kernels/bench: see kernels/README.md.
+  size_t streaming_store_bytes = size_t{16} << 20;
 };
 
 std::unique_ptr<Backend> NewCpuBackend(const CpuBackendOptions& options = {});

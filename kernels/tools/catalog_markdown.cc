@@ -27,6 +27,18 @@ const char* SaturationName(actserve::Saturation s) {
   return "?";
 }
 
+const char* CostName(actserve::Cost c) {
+  switch (c) {
+    case actserve::Cost::kSelect:
+      return "select";
+    case actserve::Cost::kArithmetic:
+      return "arithmetic";
+    case actserve::Cost::kTranscendental:
+      return "transcendental";
+  }
+  return "?";
+}
+
 std::string Params(const actserve::ActivationInfo& info) {
   std::string out;
   for (int k = 0; k < info.num_params(); ++k) {
@@ -61,16 +73,17 @@ std::string Cell(std::string s) {
 }  // namespace
 
 int main() {
-  std::printf("| name | f(x) | parameters | range | saturation | properties |\n");
-  std::printf("|---|---|---|---|---|---|\n");
+  std::printf("| name | f(x) | parameters | range | saturation | cost | properties |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
   for (const actserve::ActivationInfo& info : actserve::AllActivations()) {
     std::string name = info.name;
     for (const char* alias : info.aliases) {
       if (alias != nullptr) absl::StrAppend(&name, " (", alias, ")");
     }
-    std::printf("| %s | `%s` | %s | %s | %s | %s |\n", name.c_str(), Cell(info.formula).c_str(),
-                Params(info).c_str(), Cell(info.output_range).c_str(),
-                SaturationName(info.properties.saturation), Flags(info.properties).c_str());
+    std::printf("| %s | `%s` | %s | %s | %s | %s | %s |\n", name.c_str(),
+                Cell(info.formula).c_str(), Params(info).c_str(), Cell(info.output_range).c_str(),
+                SaturationName(info.properties.saturation), CostName(info.properties.cost),
+                Flags(info.properties).c_str());
   }
   return 0;
 }
