@@ -4,11 +4,17 @@
 //     static constexpr ActivationInfo kInfo = {..., .layout = Layout::kLastAxis};
 //     // Output row length for an input row of length n, or -1 if n breaks kInfo.last_axis_rule.
 //     static int64_t OutputLength(int64_t n, const double* params);
-//     template <class T> static void Forward(const T* x, int64_t n, const double* params, T* y);
+//     template <class V, class T>
+//     static void Forward(const T* x, int64_t n, const double* params, T* y);
 //     // dx for one row: x has length n, dy the output length; scratch holds n values.
-//     template <class T> static void Backward(const T* x, const T* dy, int64_t n,
-//                                             const double* params, T* scratch, T* dx);
+//     template <class V, class T>
+//     static void Backward(const T* x, const T* dy, int64_t n, const double* params, T* scratch,
+//                          T* dx);
 //   };
+//
+// V is the value type the row is walked in: T itself (one element at a time, as a GPU thread
+// would) or a SIMD vector of T (the CPU). A partial vector at the row's end is padded with the
+// neutral value of what follows (-inf before a max or exp, 0 before a sum).
 #ifndef ACTSERVE_KERNELS_CATALOG_FUNCTIONS_ROWS_H_
 #define ACTSERVE_KERNELS_CATALOG_FUNCTIONS_ROWS_H_
 
@@ -22,43 +28,56 @@ using namespace ::actserve::math;  // NOLINT(build/namespaces): the definitions'
 inline constexpr Properties kSoftmaxProperties = {.smooth = true,
                                                   .saturation = Saturation::kTwoSidedSoft};
 
-// Shared by softmax, log_softmax and softmin: the row's maximum m and sum of exp(sign*x - m).
-// A NaN anywhere makes m NaN. With m = +inf only the infinite entries count (the limit).
-template <class T>
-ACTSERVE_HD void SoftmaxStats(const T* x, int64_t n, T sign, T* max_out, T* sum_out) {
-  T m = -Inf<T>();
-  for (int64_t i = 0; i < n; ++i) {
-    T v = sign * x[i];
-    m = (v > m || v != v) ? v : m;
-    if (m != m) break;
-  }
-  T s = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    T v = sign * x[i];
-    s += (m == Inf<T>()) ? T(v == m) : Exp(v - m);
-  }
-  *max_out = m;
-  *sum_out = s;
+// Calls f(i, count) for the row's vectors: count = lanes of V, less for the last one.
+template <class V, class F>
+ACTSERVE_HD void ForEachChunk(int64_t n, F&& f) {
+  constexpr int64_t L = Lanes<V>();
+  for (int64_t i = 0; i < n; i += L) f(i, n - i < L ? n - i : L);
 }
 
-template <class T>
+// exp(v - m), or for m = +inf its limit: 1 where v is +inf, 0 elsewhere.
+template <class V>
+ACTSERVE_HD V ShiftedExp(const V& v, const V& m) {
+  return Select(m == Inf<V>(), Select(v == m, V(1), V(0)), Exp(v - m));
+}
+
+// The row's maximum m of sign*x (NaN if any entry is NaN) and sum of ShiftedExp(sign*x, m).
+template <class V, class T>
+ACTSERVE_HD void SoftmaxStats(const T* x, int64_t n, T sign, T* max_out, T* sum_out) {
+  const T pad = -sign * Inf<T>();  // sign * pad = -inf: neutral for max, exp(-inf) = 0 for sums
+  V mv(-Inf<T>());
+  ForEachChunk<V>(
+      n, [&](int64_t i, int64_t c) { mv = MaxNan(mv, V(sign) * LoadN<V>(x + i, c, pad)); });
+  const T m = ReduceMaxNan(mv);
+  V sv(0.0);
+  ForEachChunk<V>(
+      n, [&](int64_t i, int64_t c) { sv += ShiftedExp(V(sign) * LoadN<V>(x + i, c, pad), V(m)); });
+  *max_out = m;
+  *sum_out = ReduceSum(sv);
+}
+
+template <class V, class T>
 ACTSERVE_HD void SoftmaxRow(const T* x, int64_t n, T sign, T* y) {
   T m, s;
-  SoftmaxStats(x, n, sign, &m, &s);
-  T inv = T(1) / s;
-  for (int64_t i = 0; i < n; ++i) {
-    T v = sign * x[i];
-    y[i] = ((m == Inf<T>()) ? T(v == m) : Exp(v - m)) * inv;
-  }
+  SoftmaxStats<V>(x, n, sign, &m, &s);
+  const V inv(T(1) / s);
+  ForEachChunk<V>(n, [&](int64_t i, int64_t c) {
+    StoreN(ShiftedExp(V(sign) * LoadN<V>(x + i, c, T(0)), V(m)) * inv, y + i, c);
+  });
 }
 
 // dx = sign * y * (dy - sum(dy * y)), the vector-Jacobian product of softmax(sign * x).
-template <class T>
+template <class V, class T>
 ACTSERVE_HD void SoftmaxBackwardRow(const T* x, const T* dy, int64_t n, T sign, T* y, T* dx) {
-  SoftmaxRow(x, n, sign, y);
-  T dot = 0;
-  for (int64_t i = 0; i < n; ++i) dot += dy[i] * y[i];
-  for (int64_t i = 0; i < n; ++i) dx[i] = sign * y[i] * (dy[i] - dot);
+  SoftmaxRow<V>(x, n, sign, y);
+  V dot(0.0);
+  ForEachChunk<V>(n, [&](int64_t i, int64_t c) {
+    dot += LoadN<V>(dy + i, c, T(0)) * LoadN<V>(y + i, c, T(0));
+  });
+  const V d(ReduceSum(dot));
+  ForEachChunk<V>(n, [&](int64_t i, int64_t c) {
+    StoreN(V(sign) * LoadN<V>(y + i, c, T(0)) * (LoadN<V>(dy + i, c, T(0)) - d), dx + i, c);
+  });
 }
 
 struct Softmax {
@@ -72,13 +91,13 @@ struct Softmax {
       .properties = kSoftmaxProperties,
       .layout = Layout::kLastAxis};
   static int64_t OutputLength(int64_t n, const double*) { return n; }
-  template <class T>
+  template <class V, class T>
   static void Forward(const T* x, int64_t n, const double*, T* y) {
-    SoftmaxRow(x, n, T(1), y);
+    SoftmaxRow<V>(x, n, T(1), y);
   }
-  template <class T>
+  template <class V, class T>
   static void Backward(const T* x, const T* dy, int64_t n, const double*, T* scratch, T* dx) {
-    SoftmaxBackwardRow(x, dy, n, T(1), scratch, dx);
+    SoftmaxBackwardRow<V>(x, dy, n, T(1), scratch, dx);
   }
 };
 
@@ -92,13 +111,13 @@ struct Softmin {
                                            .properties = kSoftmaxProperties,
                                            .layout = Layout::kLastAxis};
   static int64_t OutputLength(int64_t n, const double*) { return n; }
-  template <class T>
+  template <class V, class T>
   static void Forward(const T* x, int64_t n, const double*, T* y) {
-    SoftmaxRow(x, n, T(-1), y);
+    SoftmaxRow<V>(x, n, T(-1), y);
   }
-  template <class T>
+  template <class V, class T>
   static void Backward(const T* x, const T* dy, int64_t n, const double*, T* scratch, T* dx) {
-    SoftmaxBackwardRow(x, dy, n, T(-1), scratch, dx);
+    SoftmaxBackwardRow<V>(x, dy, n, T(-1), scratch, dx);
   }
 };
 
@@ -113,21 +132,27 @@ struct LogSoftmax {
       .properties = {.smooth = true, .saturation = Saturation::kOneSidedSoft},
       .layout = Layout::kLastAxis};
   static int64_t OutputLength(int64_t n, const double*) { return n; }
-  template <class T>
+  template <class V, class T>
   static void Forward(const T* x, int64_t n, const double*, T* y) {
     T m, s;
-    SoftmaxStats(x, n, T(1), &m, &s);
-    T shift = (m == Inf<T>()) ? T(0) : m + Log(s);
-    for (int64_t i = 0; i < n; ++i) {
-      y[i] = (m == Inf<T>()) ? (x[i] == m ? T(0) : -Inf<T>()) : x[i] - shift;
-    }
+    SoftmaxStats<V>(x, n, T(1), &m, &s);
+    // With m = +inf the limit is 0 at the infinite entry and -inf elsewhere.
+    const V shift(m == Inf<T>() ? T(0) : m + Log(s));
+    const V vm(m);
+    ForEachChunk<V>(n, [&](int64_t i, int64_t c) {
+      V v = LoadN<V>(x + i, c, T(0));
+      StoreN(Select(vm == Inf<V>(), Select(v == vm, V(0), -Inf<V>()), v - shift), y + i, c);
+    });
   }
-  template <class T>
+  template <class V, class T>
   static void Backward(const T* x, const T* dy, int64_t n, const double*, T* scratch, T* dx) {
-    SoftmaxRow(x, n, T(1), scratch);
-    T sum = 0;
-    for (int64_t i = 0; i < n; ++i) sum += dy[i];
-    for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] - scratch[i] * sum;
+    SoftmaxRow<V>(x, n, T(1), scratch);
+    V sum(0.0);
+    ForEachChunk<V>(n, [&](int64_t i, int64_t c) { sum += LoadN<V>(dy + i, c, T(0)); });
+    const V total(ReduceSum(sum));
+    ForEachChunk<V>(n, [&](int64_t i, int64_t c) {
+      StoreN(LoadN<V>(dy + i, c, T(0)) - LoadN<V>(scratch + i, c, T(0)) * total, dx + i, c);
+    });
   }
 };
 
@@ -149,19 +174,20 @@ struct Maxout {
   }
   // Index of the group's first maximum; a NaN entry wins (and propagates).
   template <class T>
-  static int64_t ArgMax(const T* x, int64_t k) {
+  ACTSERVE_HD static int64_t ArgMax(const T* x, int64_t k) {
     int64_t best = 0;
     for (int64_t i = 1; i < k && x[best] == x[best]; ++i) {
       if (x[i] > x[best] || x[i] != x[i]) best = i;
     }
     return best;
   }
-  template <class T>
+  // Groups are strided across a row, so the scalar loop serves every V.
+  template <class V, class T>
   static void Forward(const T* x, int64_t n, const double* p, T* y) {
     int64_t k = static_cast<int64_t>(p[0]);
     for (int64_t j = 0; j < n / k; ++j) y[j] = x[j * k + ArgMax(x + j * k, k)];
   }
-  template <class T>
+  template <class V, class T>
   static void Backward(const T* x, const T* dy, int64_t n, const double* p, T*, T* dx) {
     int64_t k = static_cast<int64_t>(p[0]);
     for (int64_t j = 0; j < n / k; ++j) {
@@ -183,18 +209,22 @@ struct Glu {
       .layout = Layout::kLastAxis,
       .last_axis_rule = "even"};
   static int64_t OutputLength(int64_t n, const double*) { return n % 2 == 0 ? n / 2 : -1; }
-  template <class T>
+  template <class V, class T>
   static void Forward(const T* x, int64_t n, const double*, T* y) {
-    int64_t h = n / 2;
-    for (int64_t j = 0; j < h; ++j) y[j] = MulZ(Sigmoid(x[h + j]), x[j]);
+    const int64_t h = n / 2;
+    ForEachChunk<V>(h, [&](int64_t j, int64_t c) {
+      StoreN(MulZ(Sigmoid(LoadN<V>(x + h + j, c, T(0))), LoadN<V>(x + j, c, T(0))), y + j, c);
+    });
   }
-  template <class T>
+  template <class V, class T>
   static void Backward(const T* x, const T* dy, int64_t n, const double*, T*, T* dx) {
-    int64_t h = n / 2;
-    for (int64_t j = 0; j < h; ++j) {
-      dx[j] = dy[j] * Sigmoid(x[h + j]);
-      dx[h + j] = dy[j] * MulZ(SigmoidDerivative(x[h + j]), x[j]);
-    }
+    const int64_t h = n / 2;
+    ForEachChunk<V>(h, [&](int64_t j, int64_t c) {
+      V a = LoadN<V>(x + j, c, T(0)), b = LoadN<V>(x + h + j, c, T(0));
+      V g = LoadN<V>(dy + j, c, T(0));
+      StoreN(g * Sigmoid(b), dx + j, c);
+      StoreN(g * MulZ(SigmoidDerivative(b), a), dx + h + j, c);
+    });
   }
 };
 

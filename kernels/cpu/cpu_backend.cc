@@ -219,7 +219,9 @@ template <class Fn, class T>
 void RowForward(const ActivationCall& c, const T* x, T* y, int64_t begin, int64_t end, bool) {
   RowParams params(c);
   int64_t n = c.row_length, m = c.output_shape.back();
-  for (int64_t r = begin; r < end; ++r) Fn::Forward(x + r * n, n, params.p, y + r * m);
+  for (int64_t r = begin; r < end; ++r) {
+    Fn::template Forward<Vec<T>>(x + r * n, n, params.p, y + r * m);
+  }
 }
 
 template <class Fn, class T>
@@ -229,7 +231,7 @@ void RowBackward(const ActivationCall& c, const T* x, const T* dy, T* dx, int64_
   int64_t n = c.row_length, m = c.output_shape.back();
   std::vector<T> scratch(n);
   for (int64_t r = begin; r < end; ++r) {
-    Fn::Backward(x + r * n, dy + r * m, n, params.p, scratch.data(), dx + r * n);
+    Fn::template Backward<Vec<T>>(x + r * n, dy + r * m, n, params.p, scratch.data(), dx + r * n);
   }
   for (int64_t i = begin * n; i < end * n; ++i) {
     if (x[i] != x[i]) dx[i] = x[i];

@@ -145,6 +145,44 @@ inline Vec<T> Fma(const Vec<T>& a, const Vec<T>& b, const Vec<T>& c) {
   return Vec<T>(Eigen::internal::pmadd(a.v, b.v, c.v));
 }
 
+}  // namespace actserve::cpu
+
+// Lane access for vectors (the scalar versions are in math/primitives.h).
+template <class T>
+struct actserve::math::LaneOps<actserve::cpu::Vec<T>> {
+  using V = actserve::cpu::Vec<T>;
+  static constexpr int kLanes = V::kLanes;
+  // `count` (<= kLanes) values from p, `fill` in the remaining lanes.
+  static V Load(const T* p, long count, T fill) {
+    if (count == kLanes) return V::Load(p);
+    alignas(64) T buf[kLanes];
+    for (int i = 0; i < kLanes; ++i) buf[i] = i < count ? p[i] : fill;
+    return V::Load(buf);
+  }
+};
+
+namespace actserve::cpu {
+
+template <class T>
+inline void StoreN(const Vec<T>& v, T* p, long count) {
+  if (count == Vec<T>::kLanes) return v.Store(p);
+  for (long i = 0; i < count; ++i) p[i] = v.Lane(i);
+}
+template <class T>
+inline T ReduceSum(const Vec<T>& v) {
+  T s = 0;
+  for (int i = 0; i < Vec<T>::kLanes; ++i) s += v.Lane(i);
+  return s;
+}
+template <class T>
+inline T ReduceMaxNan(const Vec<T>& v) {
+  T m = v.Lane(0);
+  for (int i = 1; i < Vec<T>::kLanes; ++i) {
+    if (v.Lane(i) > m || v.Lane(i) != v.Lane(i)) m = v.Lane(i);
+  }
+  return m;
+}
+
 namespace simd_internal {
 
 // Applies the scalar libm function lane by lane: the fallback for widths libmvec lacks.

@@ -93,6 +93,41 @@ ACTSERVE_HD T Fma(T a, T b, T c) {
   return std::fma(a, b, c);
 }
 
+// ---- Lane access, for code that walks arrays (the last-axis functions). A scalar is a vector of
+// one lane; cpu/simd.h gives the same functions for Vec<T>. ----
+
+// LaneOps<V>: the lane count of V and a padded load, as a class so that cpu/simd.h can
+// specialise it for vectors (a function template named with <V> would not be found there).
+template <class V, class = void>
+struct LaneOps {
+  static constexpr int kLanes = 1;
+  // count (0 or 1) values from p, `fill` where there are none.
+  template <class T>
+  ACTSERVE_HD static V Load(const T* p, long count, T fill) {
+    return count > 0 ? *p : fill;
+  }
+};
+template <class V>
+ACTSERVE_HD constexpr int Lanes() {
+  return LaneOps<V>::kLanes;
+}
+template <class V, class T>
+ACTSERVE_HD V LoadN(const T* p, long count, T fill) {
+  return LaneOps<V>::Load(p, count, fill);
+}
+template <class T, std::enable_if_t<kIsScalar<T>, int> = 0>
+ACTSERVE_HD void StoreN(T v, T* p, long count) {
+  if (count > 0) *p = v;
+}
+template <class T, std::enable_if_t<kIsScalar<T>, int> = 0>
+ACTSERVE_HD T ReduceSum(T v) {
+  return v;
+}
+template <class T, std::enable_if_t<kIsScalar<T>, int> = 0>
+ACTSERVE_HD T ReduceMaxNan(T v) {
+  return v;
+}
+
 // ---- Helpers built from the primitives: written once, valid for scalars and vectors. ----
 
 template <class V>
@@ -114,6 +149,11 @@ ACTSERVE_HD V Min(const V& a, const V& b) {
 template <class V>
 ACTSERVE_HD V Max(const V& a, const V& b) {
   return Select(b > a, b, a);
+}
+// max(a, b), NaN if either is NaN.
+template <class V>
+ACTSERVE_HD V MaxNan(const V& a, const V& b) {
+  return Select((b > a) | (b != b), b, a);
 }
 
 // a * b, except that a zero `a` gives 0 even when b is infinite. For limits such as
