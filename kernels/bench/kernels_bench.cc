@@ -82,6 +82,24 @@ void BM_Activation(benchmark::State& state, ActivationId id, bool backward) {
   state.SetLabel(kCost[static_cast<int>(info.properties.cost)]);
 }
 
+// Where a second thread starts to pay: forward at sizes around the default threshold, on one
+// thread and on two with parallelism forced at every size.
+void BM_Crossover(benchmark::State& state, ActivationId id) {
+  const int64_t n = state.range(0);
+  const int threads = static_cast<int>(state.range(1));
+  static auto* forced = NewCpuBackend({.threads = 2, .parallel_threshold = 1}).release();
+  Backend& backend = threads == 1 ? BackendFor(1) : *forced;
+  Buffers& b = BuffersFor(n);
+  auto call = PrepareCall({.activation = Info(id).name, .shape = {n}});
+  for (auto _ : state) {
+    absl::Status s =
+        backend.Forward(*call, absl::MakeSpan(b.x.data(), n), absl::MakeSpan(b.out.data(), n));
+    if (!s.ok()) return state.SkipWithError(std::string(s.message()).c_str());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
 const std::vector<int64_t> kSizes = {4 << 10, 256 << 10, 16 << 20};
 
 int RegisterAll() {
@@ -100,6 +118,14 @@ int RegisterAll() {
       }
       bm->UseRealTime();
     }
+  }
+  for (ActivationId id : {ActivationId::kRelu, ActivationId::kHyperbolicTangent}) {
+    std::string name = std::string("crossover/") + Info(id).name;
+    auto* bm = benchmark::RegisterBenchmark(name.c_str(), BM_Crossover, id);
+    for (int64_t n = 8 << 10; n <= (2 << 20); n *= 2) {
+      for (int threads : {1, 2}) bm->Args({n, threads});
+    }
+    bm->UseRealTime();
   }
   return 0;
 }

@@ -50,15 +50,21 @@ Args<V> MakeArgs(const ActivationCall& c, int64_t channel) {
   return a;
 }
 
-// Noise samples of elements [begin, begin + n) into out (math/philox.h).
+// Noise samples of elements [begin, begin + n) into out (math/philox.h), a Philox block (four
+// samples) at a time.
 template <class T>
 void FillNoise(Noise kind, const ActivationCall& c, int64_t begin, int64_t n, T* out) {
-  if (kind == Noise::kUniformWhenTraining && !c.training) {
-    std::fill(out, out + n, T(0.5));
-  } else if (kind == Noise::kUniformWhenTraining) {
-    for (int64_t i = 0; i < n; ++i) out[i] = T(math::UniformSample(c.seed, begin + i));
-  } else {
-    for (int64_t i = 0; i < n; ++i) out[i] = T(math::NormalSample(c.seed, begin + i));
+  double block[4];
+  for (int64_t i = begin; i < begin + n;) {
+    const uint64_t b = static_cast<uint64_t>(i) / 4;
+    if (kind == Noise::kStandardNormal) {
+      math::NormalBlock(c.seed, b, block);
+    } else {
+      math::UniformBlock(c.seed, b, block);
+    }
+    for (int j = static_cast<int>(i % 4); j < 4 && i < begin + n; ++j, ++i) {
+      out[i - begin] = static_cast<T>(block[j]);
+    }
   }
 }
 
@@ -332,6 +338,11 @@ class CpuBackend final : public Backend {
     return absl::OkStatus();
   }
 
+  static int64_t Work(const ActivationCall& call) {
+    static constexpr int64_t kWeight[] = {1, 2, 4};  // by Cost: select, arithmetic, transcendental
+    return call.input_size * kWeight[static_cast<int>(call.info->properties.cost)];
+  }
+
   // Outputs this large are written around the caches: they would only evict the inputs.
   bool Streams(size_t output_bytes) const { return output_bytes >= streaming_bytes_; }
 
@@ -343,7 +354,7 @@ class CpuBackend final : public Backend {
     const bool rows = call.info->layout == Layout::kLastAxis;
     const int64_t units = rows ? call.rows() : call.input_size;
     int tasks = 1;
-    if (pool_ != nullptr && call.input_size >= parallel_threshold_) {
+    if (pool_ != nullptr && Work(call) >= parallel_threshold_) {
       tasks = static_cast<int>(std::min<int64_t>(threads_, units));
     }
     if (tasks <= 1) {

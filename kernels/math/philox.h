@@ -42,19 +42,37 @@ ACTSERVE_HD PhiloxBlock PhiloxAt(uint64_t seed, uint64_t block) {
 // A 24-bit uniform in [0, 1): exact in float and double alike.
 ACTSERVE_HD double ToUnit(uint32_t w) { return static_cast<double>(w >> 8) * (1.0 / 16777216.0); }
 
-// U[0,1) for element `index`: word index % 4 of block index / 4.
-ACTSERVE_HD double UniformSample(uint64_t seed, uint64_t index) {
-  return ToUnit(PhiloxAt(seed, index / 4).w[index % 4]);
+// Samples come in blocks of four: block b holds elements 4b .. 4b+3.
+//
+// Uniform: element 4b + j is word j of Philox(seed, b), as a 24-bit U[0,1).
+ACTSERVE_HD void UniformBlock(uint64_t seed, uint64_t block, double out[4]) {
+  PhiloxBlock p = PhiloxAt(seed, block);
+  for (int j = 0; j < 4; ++j) out[j] = ToUnit(p.w[j]);
 }
 
-// N(0,1) for element `index` by Box-Muller on words 2(index % 2), 2(index % 2) + 1 of block
-// index / 2.
+// Normal: Box-Muller on words (0, 1) and (2, 3) of Philox(seed, b), each pair giving
+// r cos(theta) and r sin(theta) for elements 4b + 2k and 4b + 2k + 1.
+ACTSERVE_HD void NormalBlock(uint64_t seed, uint64_t block, double out[4]) {
+  PhiloxBlock p = PhiloxAt(seed, block);
+  for (int k = 0; k < 2; ++k) {
+    double u1 = ToUnit(p.w[2 * k]) + 1.0 / 16777216.0;  // (0, 1]: log stays finite
+    double theta = 6.283185307179586476925286766559 * ToUnit(p.w[2 * k + 1]);
+    double r = std::sqrt(-2.0 * std::log(u1));
+    out[2 * k] = r * std::cos(theta);
+    out[2 * k + 1] = r * std::sin(theta);
+  }
+}
+
+// One element's sample (the blocks above, for a single index).
+ACTSERVE_HD double UniformSample(uint64_t seed, uint64_t index) {
+  double b[4];
+  UniformBlock(seed, index / 4, b);
+  return b[index % 4];
+}
 ACTSERVE_HD double NormalSample(uint64_t seed, uint64_t index) {
-  PhiloxBlock b = PhiloxAt(seed, index / 2);
-  int j = 2 * static_cast<int>(index % 2);
-  double u1 = ToUnit(b.w[j]) + 1.0 / 16777216.0;  // (0, 1]: log stays finite
-  double u2 = ToUnit(b.w[j + 1]);
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586476925286766559 * u2);
+  double b[4];
+  NormalBlock(seed, index / 4, b);
+  return b[index % 4];
 }
 
 }  // namespace actserve::math
