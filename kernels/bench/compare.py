@@ -4,7 +4,7 @@ and prints our throughput over theirs, and over a plain memory copy of the same 
 
   deploy/install-deps.sh --bench
   /usr/bin/python3 kernels/bench/compare.py [--build build] [--shared ../shared/bench]
-      [--out build/bench-results] [--quick]
+      [--out build/bench-results] [--quick] [--report-only]
 
 Writes OUT/report.md (the tables below) and the raw results beside it. Takes about 10 minutes
 (--quick: about 3); each unit waits until the machine is quiet first, as ../shared/bench does.
@@ -56,17 +56,21 @@ def quiet(shared):
 def run_ours(args, out):
     path = os.path.join(out, "ours.json")
     reps, min_time = ("1", "0.02") if args.quick else ("5", "0.05")
-    quiet(args.shared)
-    run([os.path.join(args.build, "kernels", "kernels_bench"), "--benchmark_format=json",
-         f"--benchmark_out={path}", "--benchmark_out_format=json",
-         f"--benchmark_repetitions={reps}", "--benchmark_report_aggregates_only=true",
-         f"--benchmark_min_time={min_time}"], stdout=subprocess.DEVNULL)
+    if not args.report_only:
+        quiet(args.shared)
+        run([os.path.join(args.build, "kernels", "kernels_bench"), "--benchmark_format=json",
+             f"--benchmark_out={path}", "--benchmark_out_format=json",
+             "--benchmark_filter=^(copy|[a-z0-9_]+/(fwd|bwd))/",
+             f"--benchmark_repetitions={reps}", "--benchmark_report_aggregates_only=true",
+             f"--benchmark_min_time={min_time}"], stdout=subprocess.DEVNULL)
     ours, copy, cost = {}, {}, {}
     with open(path) as f:
         for b in json.load(f)["benchmarks"]:
             if b.get("aggregate_name", "median") != "median" or "items_per_second" not in b:
                 continue
             parts = b["run_name"].split("/")
+            if parts[0] == "crossover":
+                continue
             if parts[0] == "copy":
                 copy[("bwd" if parts[2] == "1" else "fwd", int(parts[1]))] = b["items_per_second"]
             else:
@@ -82,6 +86,8 @@ def run_torch(args, out):
     ops = ",".join(sorted(set(TORCH_OP.values())))
     small = os.path.join(out, "torch_small.jsonl")
     large = os.path.join(out, "torch_16mi.jsonl")
+    if args.report_only:
+        return load_jsonl([small, large])
     quiet(args.shared)
     run(["/usr/bin/python3", script, "--sizes", "4096,262144", "--threads", "1,2", "--ops", ops,
          "--out", small] + samples, stdout=subprocess.DEVNULL)
@@ -94,6 +100,8 @@ def run_torch(args, out):
 
 def run_onednn(args, out):
     build = os.path.join(out, "shared-build")
+    if args.report_only:
+        return load_jsonl([os.path.join(out, f"onednn_t{t}.jsonl") for t in THREADS])
     try:
         run(["cmake", "-S", args.shared, "-B", build, "-DCMAKE_BUILD_TYPE=Release"],
             stdout=subprocess.DEVNULL)
@@ -126,6 +134,10 @@ def load_jsonl(paths):
     return res
 
 
+def size_name(n):
+    return f"{n >> 20} Mi" if n >= 1 << 20 else f"{n >> 10} Ki"
+
+
 def fmt(v, digits=3):
     return "" if v is None else f"{v:.{digits}g}"
 
@@ -155,8 +167,8 @@ def report(ours, copy, cost, torch, onednn):
     if bw:
         bw.sort()
         below = [f"{n} ({r:.2f})" for r, n in bw if r < 0.9]
-        lines.append(f"- Memory-bound functions (cost class `select`) at 16 Mi over the copy of the "
-                     f"same bytes: median {bw[len(bw) // 2][0]:.2f}, min {bw[0][0]:.2f} "
+        lines.append(f"- Memory-bound element-wise functions (cost class `select`) at 16 Mi over "
+                     f"the copy of the same bytes: median {bw[len(bw) // 2][0]:.2f}, min {bw[0][0]:.2f} "
                      f"({bw[0][1]}); target >= 0.9: {len(bw) - len(below)}/{len(bw)} met"
                      + (f"; below: {', '.join(below)}" if below else "") + ".")
     for n in SIZES[1:]:
@@ -168,7 +180,7 @@ def report(ours, copy, cost, torch, onednn):
                     rs.append(r)
         if rs:
             gm = math.exp(sum(math.log(r) for r in rs) / len(rs))
-            lines.append(f"- PyTorch, 1 thread, {n // 1024} Ki: geometric mean of ours/torch over "
+            lines.append(f"- PyTorch, 1 thread, {size_name(n)}: geometric mean of ours/torch over "
                          f"{len(rs)} function-directions = {gm:.2f} (target >= 2).")
         od = []
         for name in names:
@@ -179,14 +191,12 @@ def report(ours, copy, cost, torch, onednn):
         if od:
             met = sum(r >= 1.0 for r, _ in od)
             worst = ", ".join(f"{s} {r:.2f}" for r, s in sorted(od)[:5])
-            lines.append(f"- oneDNN, 1 thread, {n // 1024} Ki: ours >= oneDNN for {met}/{len(od)} "
+            lines.append(f"- oneDNN, 1 thread, {size_name(n)}: ours >= oneDNN for {met}/{len(od)} "
                          f"function-directions (target: all); lowest: {worst}.")
     lines.append("")
     # Full tables.
     for n in SIZES:
-        lines.append(f"### {n // 1024 if n < 1 << 20 else n // (1 << 20)} "
-                     f"{'Ki' if n < 1 << 20 else 'Mi'} elements (Gelem/s; ratios are ours over "
-                     f"theirs)\n")
+        lines.append(f"### {size_name(n)} elements (Gelem/s; ratios are ours over theirs)\n")
         head = "| function | dir | cost |"
         for t in THREADS:
             head += f" {t}t Gelem/s | {t}t /copy | {t}t /torch | {t}t /oneDNN |"
@@ -215,6 +225,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench-results"))
     ap.add_argument("--quick", action="store_true", help="fewer repetitions, for a smoke test")
     ap.add_argument("--skip", default="", help="comma list of: torch,onednn")
+    ap.add_argument("--report-only", action="store_true",
+                    help="rebuild the report from the results already in --out")
     args = ap.parse_args()
     args.shared = os.path.abspath(args.shared)
     os.makedirs(args.out, exist_ok=True)

@@ -79,7 +79,8 @@ void BM_Activation(benchmark::State& state, ActivationId id, bool backward) {
   }
   state.SetItemsProcessed(state.iterations() * n);
   static constexpr const char* kCost[] = {"select", "arithmetic", "transcendental"};
-  state.SetLabel(kCost[static_cast<int>(info.properties.cost)]);
+  state.SetLabel(std::string(kCost[static_cast<int>(info.properties.cost)]) +
+                 (info.layout == Layout::kLastAxis ? " rows" : ""));
 }
 
 // Where a second thread starts to pay: forward at sizes around the default threshold, on one
