@@ -1,5 +1,7 @@
 # Settings shared by the whole project and by kernels/ built on its own.
-option(ACTSERVE_NATIVE "Compile for this machine's instruction set (-march=native)" ON)
+# The instruction set to compile for: "native" (this machine: fastest, not portable), a
+# -march level such as "x86-64-v3" (AVX2 and FMA: portable images), or "" (compiler default).
+set(ACTSERVE_MARCH "native" CACHE STRING "Value for -march (empty: compiler default)")
 option(ACTSERVE_BUILD_TESTS "Build the tests" ON)
 option(ACTSERVE_BUILD_BENCHMARKS "Build the benchmarks (needs Google Benchmark)" ON)
 

@@ -140,9 +140,17 @@ template <class T>
 inline Vec<T> Sqrt(const Vec<T>& x) {
   return Vec<T>(Eigen::internal::psqrt(x.v));
 }
+// a * b + c with a single rounding, as the definitions rely on (error-free products such as
+// Fma(x, x, -x*x)). Without the FMA instruction it falls back to the C library, lane by lane.
 template <class T>
 inline Vec<T> Fma(const Vec<T>& a, const Vec<T>& b, const Vec<T>& c) {
+#if defined(__FMA__) || defined(__AVX512F__)
   return Vec<T>(Eigen::internal::pmadd(a.v, b.v, c.v));
+#else
+  Vec<T> r;
+  for (int i = 0; i < Vec<T>::kLanes; ++i) r.v[i] = std::fma(a.v[i], b.v[i], c.v[i]);
+  return r;
+#endif
 }
 
 }  // namespace actserve::cpu

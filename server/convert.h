@@ -1,0 +1,46 @@
+// The one place where protobuf meets the compute core: request validation and conversion into
+// kernels/ types, catalog metadata into messages, and absl::Status into grpc::Status.
+#ifndef ACTSERVE_SERVER_CONVERT_H_
+#define ACTSERVE_SERVER_CONVERT_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "grpcpp/support/status.h"
+#include "kernels/backend.h"
+#include "kernels/call.h"
+#include "proto/actserve/v1/activation_service.pb.h"
+
+namespace actserve::server {
+
+// The one conversion from absl::Status to grpc::Status (the canonical codes are the same).
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Checks that `tensor` (the request field named `field`, e.g. "x") is well formed: a dtype, the
+// matching data field holding exactly product(shape) elements and the other one empty, and at
+// most `max_elements` elements (RESOURCE_EXHAUSTED beyond). Returns its element count.
+absl::StatusOr<int64_t> CheckTensor(const v1::Tensor& tensor, const char* field,
+                                    int64_t max_elements);
+
+// Validates a request's activation call: the tensor x (see CheckTensor), the activation, the
+// parameters and the shape rules of the catalog (kernels/call.h), and the backend.
+absl::StatusOr<ActivationCall> PrepareForward(const v1::ForwardRequest& request,
+                                              int64_t max_elements);
+// As PrepareForward, and dy: the dtype of x and the shape of the forward output.
+absl::StatusOr<ActivationCall> PrepareBackward(const v1::BackwardRequest& request,
+                                               int64_t max_elements);
+
+// Computes the call on `backend` into the response, sizing its tensors. The request must have
+// passed PrepareForward / PrepareBackward for this call.
+absl::Status RunForward(Backend& backend, const ActivationCall& call,
+                        const v1::ForwardRequest& request, v1::ForwardResponse* response);
+absl::Status RunBackward(Backend& backend, const ActivationCall& call,
+                         const v1::BackwardRequest& request, v1::BackwardResponse* response);
+
+// The catalog as the listing RPC returns it.
+void FillActivationList(v1::ListActivationsResponse* response);
+
+}  // namespace actserve::server
+
+#endif  // ACTSERVE_SERVER_CONVERT_H_

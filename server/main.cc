@@ -1,0 +1,115 @@
+// actserve: the gRPC activation server. `actserve` alone serves on 127.0.0.1:50051.
+// SIGTERM or SIGINT: health turns NOT_SERVING, new calls get UNAVAILABLE, calls in flight finish
+// within --drain_deadline, then the process exits 0.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "server/activation_service.h"
+#include "server/compute_pool.h"
+
+ABSL_FLAG(std::string, address, "127.0.0.1:50051",
+          "Address to serve gRPC on, host:port. Port 0 picks a free port (printed at start).");
+ABSL_FLAG(int, compute_threads, 0, "Threads that compute requests (0: one per hardware thread).");
+ABSL_FLAG(int, kernel_threads, 0,
+          "Threads one large tensor may be split across (0: one per hardware thread).");
+ABSL_FLAG(int, max_queued, 256,
+          "Requests that may wait for a compute thread; beyond, RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int64_t, max_elements, int64_t{64} << 20,
+          "Largest tensor in elements; beyond, RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, max_message_bytes, 512 << 20,
+          "Largest request or response message in bytes; beyond, RESOURCE_EXHAUSTED.");
+ABSL_FLAG(absl::Duration, drain_deadline, absl::Seconds(10),
+          "On SIGTERM/SIGINT, how long calls in flight may take to finish.");
+
+namespace actserve::server {
+namespace {
+
+constexpr char kServiceName[] = "actserve.v1.ActivationService";
+
+int Run() {
+  // Signals are taken by one thread with sigwait: block them before any other thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int compute_threads =
+      absl::GetFlag(FLAGS_compute_threads) > 0 ? absl::GetFlag(FLAGS_compute_threads) : hw;
+  std::unique_ptr<Backend> backend =
+      NewCpuBackend({.threads = absl::GetFlag(FLAGS_kernel_threads)});
+  ComputePool pool(compute_threads, absl::GetFlag(FLAGS_max_queued));
+  ActivationServiceImpl service(*backend, pool,
+                                {.max_elements = absl::GetFlag(FLAGS_max_elements)});
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  // Without this, a second server on a busy port would silently share it (SO_REUSEPORT).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  const std::string address = absl::GetFlag(FLAGS_address);
+  int port = 0;
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
+  builder.SetMaxSendMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    std::fprintf(stderr, "actserve: cannot listen on %s (address in use, or not host:port)\n",
+                 address.c_str());
+    return 1;
+  }
+  server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
+  const std::string host = address.substr(0, address.rfind(':'));
+  std::printf("actserve: listening on %s:%d (%d compute threads)\n", host.c_str(), port,
+              compute_threads);
+  std::fflush(stdout);
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::fprintf(stderr, "actserve: %s, draining (up to %s)\n", strsignal(signal),
+               absl::FormatDuration(absl::GetFlag(FLAGS_drain_deadline)).c_str());
+  server->GetHealthCheckService()->SetServingStatus(false);
+  service.StartDraining();
+  server->Shutdown(absl::ToChronoTime(absl::Now() + absl::GetFlag(FLAGS_drain_deadline)));
+  server->Wait();
+  std::fprintf(stderr, "actserve: stopped\n");
+  return 0;
+}
+
+}  // namespace
+}  // namespace actserve::server
+
+int main(int argc, char** argv) {
+  // --help lists this binary's own flags (those defined in this file).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
+  absl::SetProgramUsageMessage(
+      "actserve [flags]: serves actserve.v1.ActivationService (activation functions forward "
+      "and backward) over gRPC, with the gRPC health and reflection services.");
+  absl::ParseCommandLine(argc, argv);
+  return actserve::server::Run();
+}
