@@ -6,6 +6,10 @@
 #include <string>
 
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/arena.h"
+#include "grpcpp/support/proto_buffer_reader.h"
+#include "grpcpp/support/proto_buffer_writer.h"
 #include "server/convert.h"
 
 namespace actserve::server {
@@ -50,57 +54,94 @@ grpc::Status Expired(grpc::CallbackServerContext* context) {
   return grpc::Status::OK;
 }
 
+template <class Message>
+bool Parse(const grpc::ByteBuffer& bytes, Message* message) {
+  grpc::ProtoBufferReader reader(const_cast<grpc::ByteBuffer*>(&bytes));
+  return message->ParseFromZeroCopyStream(&reader);
+}
+
+grpc::Status Unparsable(const char* type) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                      absl::StrFormat("the request is not a valid %s message", type));
+}
+
+template <class Message>
+grpc::Status Serialize(const Message& message, grpc::ByteBuffer* bytes) {
+  bool own_buffer = false;
+  return grpc::SerializationTraits<Message>::Serialize(message, bytes, &own_buffer);
+}
+
+void SetError(const grpc::Status& status, uint64_t id, v1::EvaluateResponse* response) {
+  response->Clear();
+  response->set_id(id);
+  response->mutable_error()->set_code(status.error_code());
+  response->mutable_error()->set_message(status.error_message());
+}
+
 // One Evaluate stream: reads a request, computes it on the pool, writes its response, and
 // reads the next; so responses come in request order, one computation per stream at a time.
-class EvaluateReactor final
-    : public grpc::ServerBidiReactor<v1::EvaluateRequest, v1::EvaluateResponse> {
+// A message that does not parse ends the stream with INVALID_ARGUMENT.
+class EvaluateReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   explicit EvaluateReactor(ActivationServiceImpl* service) : service_(service) {
-    StartRead(&request_);
+    service_->AddInFlight(1);
+    StartRead(&in_);
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) return Finish(grpc::Status::OK);  // the client closed its side (or the call broke)
+    ++messages_;
     if (service_->draining()) return Finish(Draining());
-    response_.Clear();
     bool queued = service_->pool().TrySubmit([this] {
-      grpc::Status s = Guarded([this] {
-        service_->Evaluate(request_, &response_);
+      v1::EvaluateRequest request;
+      if (!Parse(in_, &request)) {
+        return Finish(grpc::Status(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            absl::StrFormat("message %d of the stream is not a valid actserve.v1.EvaluateRequest",
+                            messages_)));
+      }
+      v1::EvaluateResponse response;
+      grpc::Status s = Guarded([&] {
+        service_->EvaluateOne(request, &response);
         return grpc::Status::OK;
       });
-      if (!s.ok()) {
-        response_.Clear();
-        response_.set_id(request_.id());
-        response_.mutable_error()->set_code(s.error_code());
-        response_.mutable_error()->set_message(s.error_message());
-      }
-      StartWrite(&response_);
+      if (!s.ok()) SetError(s, request.id(), &response);
+      Write(response);
     });
     if (!queued) {
-      grpc::Status busy = Busy(service_->pool());
-      response_.set_id(request_.id());
-      response_.mutable_error()->set_code(busy.error_code());
-      response_.mutable_error()->set_message(busy.error_message());
-      StartWrite(&response_);
+      // The id is unknown without parsing; parsing is cheap next to the computation refused.
+      v1::EvaluateRequest request;
+      v1::EvaluateResponse response;
+      SetError(Busy(service_->pool()), Parse(in_, &request) ? request.id() : 0, &response);
+      Write(response);
     }
   }
 
   void OnWriteDone(bool ok) override {
     if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream broken"));
-    StartRead(&request_);
+    StartRead(&in_);
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    service_->AddInFlight(-1);
+    delete this;
+  }
 
  private:
+  void Write(const v1::EvaluateResponse& response) {
+    out_.Clear();  // the previous response was sent (OnWriteDone); serializing needs it empty
+    grpc::Status s = Serialize(response, &out_);
+    if (!s.ok()) return Finish(s);
+    StartWrite(&out_);
+  }
+
   ActivationServiceImpl* const service_;
-  v1::EvaluateRequest request_;
-  v1::EvaluateResponse response_;
+  grpc::ByteBuffer in_, out_;
+  int messages_ = 0;
 };
 
 void SetError(const absl::Status& status, v1::EvaluateResponse* response) {
-  response->mutable_error()->set_code(static_cast<int>(status.code()));
-  response->mutable_error()->set_message(std::string(status.message()));
+  SetError(ToGrpcStatus(status), response->id(), response);
 }
 
 }  // namespace
@@ -117,11 +158,16 @@ grpc::ServerUnaryReactor* ActivationServiceImpl::Offload(grpc::CallbackServerCon
     reactor->Finish(Draining());
     return reactor;
   }
-  bool queued = pool_.TrySubmit([context, reactor, compute] {
+  AddInFlight(1);
+  bool queued = pool_.TrySubmit([this, context, reactor, compute] {
     grpc::Status expired = Expired(context);
     reactor->Finish(expired.ok() ? Guarded(compute) : expired);
+    AddInFlight(-1);
   });
-  if (!queued) reactor->Finish(Busy(pool_));
+  if (!queued) {
+    AddInFlight(-1);
+    reactor->Finish(Busy(pool_));
+  }
   return reactor;
 }
 
@@ -137,33 +183,51 @@ grpc::ServerUnaryReactor* ActivationServiceImpl::ListActivations(
   return reactor;
 }
 
+bool ActivationServiceImpl::WaitUntilIdle(absl::Time deadline) const {
+  while (in_flight_.load() > 0) {
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return true;
+}
+
 grpc::ServerUnaryReactor* ActivationServiceImpl::Forward(grpc::CallbackServerContext* context,
-                                                         const v1::ForwardRequest* request,
-                                                         v1::ForwardResponse* response) {
+                                                         const grpc::ByteBuffer* request,
+                                                         grpc::ByteBuffer* response) {
   return Offload(context, [this, request, response] {
-    absl::StatusOr<ActivationCall> call = PrepareForward(*request, options_.max_elements);
+    google::protobuf::Arena arena;
+    auto* req = google::protobuf::Arena::CreateMessage<v1::ForwardRequest>(&arena);
+    if (!Parse(*request, req)) return Unparsable("actserve.v1.ForwardRequest");
+    absl::StatusOr<ActivationCall> call = PrepareForward(*req, options_.max_elements);
     if (!call.ok()) return ToGrpcStatus(call.status());
-    return ToGrpcStatus(RunForward(backend_, *call, *request, response));
+    auto* resp = google::protobuf::Arena::CreateMessage<v1::ForwardResponse>(&arena);
+    absl::Status s = RunForward(backend_, *call, *req, resp);
+    return s.ok() ? Serialize(*resp, response) : ToGrpcStatus(s);
   });
 }
 
 grpc::ServerUnaryReactor* ActivationServiceImpl::Backward(grpc::CallbackServerContext* context,
-                                                          const v1::BackwardRequest* request,
-                                                          v1::BackwardResponse* response) {
+                                                          const grpc::ByteBuffer* request,
+                                                          grpc::ByteBuffer* response) {
   return Offload(context, [this, request, response] {
-    absl::StatusOr<ActivationCall> call = PrepareBackward(*request, options_.max_elements);
+    google::protobuf::Arena arena;
+    auto* req = google::protobuf::Arena::CreateMessage<v1::BackwardRequest>(&arena);
+    if (!Parse(*request, req)) return Unparsable("actserve.v1.BackwardRequest");
+    absl::StatusOr<ActivationCall> call = PrepareBackward(*req, options_.max_elements);
     if (!call.ok()) return ToGrpcStatus(call.status());
-    return ToGrpcStatus(RunBackward(backend_, *call, *request, response));
+    auto* resp = google::protobuf::Arena::CreateMessage<v1::BackwardResponse>(&arena);
+    absl::Status s = RunBackward(backend_, *call, *req, resp);
+    return s.ok() ? Serialize(*resp, response) : ToGrpcStatus(s);
   });
 }
 
-grpc::ServerBidiReactor<v1::EvaluateRequest, v1::EvaluateResponse>* ActivationServiceImpl::Evaluate(
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ActivationServiceImpl::Evaluate(
     grpc::CallbackServerContext*) {
   return new EvaluateReactor(this);
 }
 
-void ActivationServiceImpl::Evaluate(const v1::EvaluateRequest& request,
-                                     v1::EvaluateResponse* response) {
+void ActivationServiceImpl::EvaluateOne(const v1::EvaluateRequest& request,
+                                        v1::EvaluateResponse* response) {
   response->set_id(request.id());
   switch (request.call_case()) {
     case v1::EvaluateRequest::kForward: {

@@ -1,12 +1,16 @@
-// ActivationServiceImpl: actserve.v1.ActivationService on gRPC's callback API. Handlers only
-// validate cheap things and queue the work on a ComputePool; the pool's threads compute and
-// finish the call. Thread-safe.
+// ActivationServiceImpl: actserve.v1.ActivationService on gRPC's callback API. Handlers queue
+// the work on a ComputePool; the pool's threads parse, compute and finish the call. Thread-safe.
+//
+// Forward, Backward and Evaluate take raw bytes and parse them here, into a per-call arena: a
+// message that does not parse then gets INVALID_ARGUMENT (gRPC 1.51's callback API would answer
+// UNIMPLEMENTED before the handler ran).
 #ifndef ACTSERVE_SERVER_ACTIVATION_SERVICE_H_
 #define ACTSERVE_SERVER_ACTIVATION_SERVICE_H_
 
 #include <atomic>
 #include <cstdint>
 
+#include "absl/time/time.h"
 #include "kernels/backend.h"
 #include "proto/actserve/v1/activation_service.grpc.pb.h"
 #include "server/compute_pool.h"
@@ -18,7 +22,13 @@ struct ServiceOptions {
   int64_t max_elements = int64_t{16} << 20;
 };
 
-class ActivationServiceImpl final : public v1::ActivationService::CallbackService {
+using ServiceBase = v1::ActivationService::WithCallbackMethod_ListActivations<
+    v1::ActivationService::WithRawCallbackMethod_Forward<
+        v1::ActivationService::WithRawCallbackMethod_Backward<
+            v1::ActivationService::WithRawCallbackMethod_Evaluate<
+                v1::ActivationService::Service>>>>;
+
+class ActivationServiceImpl final : public ServiceBase {
  public:
   // `backend` and `pool` must outlive the service.
   ActivationServiceImpl(Backend& backend, ComputePool& pool, const ServiceOptions& options);
@@ -26,24 +36,29 @@ class ActivationServiceImpl final : public v1::ActivationService::CallbackServic
   // From now on new calls (and new messages on open streams) get UNAVAILABLE; calls already
   // accepted complete.
   void StartDraining() { draining_.store(true); }
+  // Waits until no accepted call or open stream remains, or until `deadline`; true if none
+  // remains.
+  bool WaitUntilIdle(absl::Time deadline) const;
 
   grpc::ServerUnaryReactor* ListActivations(grpc::CallbackServerContext* context,
                                             const v1::ListActivationsRequest* request,
                                             v1::ListActivationsResponse* response) override;
   grpc::ServerUnaryReactor* Forward(grpc::CallbackServerContext* context,
-                                    const v1::ForwardRequest* request,
-                                    v1::ForwardResponse* response) override;
+                                    const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Backward(grpc::CallbackServerContext* context,
-                                     const v1::BackwardRequest* request,
-                                     v1::BackwardResponse* response) override;
-  grpc::ServerBidiReactor<v1::EvaluateRequest, v1::EvaluateResponse>* Evaluate(
+                                     const grpc::ByteBuffer* request,
+                                     grpc::ByteBuffer* response) override;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Evaluate(
       grpc::CallbackServerContext* context) override;
 
   // Runs one Evaluate request synchronously (on a pool thread) into `response`.
-  void Evaluate(const v1::EvaluateRequest& request, v1::EvaluateResponse* response);
+  void EvaluateOne(const v1::EvaluateRequest& request, v1::EvaluateResponse* response);
 
   bool draining() const { return draining_.load(); }
   ComputePool& pool() { return pool_; }
+  // Accepted calls not yet finished, and open streams: what a drain waits for.
+  void AddInFlight(int delta) { in_flight_.fetch_add(delta); }
 
  private:
   // Queues compute() on the pool and finishes the call with its status; UNAVAILABLE while
@@ -56,6 +71,7 @@ class ActivationServiceImpl final : public v1::ActivationService::CallbackServic
   ComputePool& pool_;
   const ServiceOptions options_;
   std::atomic<bool> draining_{false};
+  std::atomic<int> in_flight_{0};
 };
 
 }  // namespace actserve::server

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -88,9 +89,23 @@ int Run() {
   sigwait(&signals, &signal);
   std::fprintf(stderr, "actserve: %s, draining (up to %s)\n", strsignal(signal),
                absl::FormatDuration(absl::GetFlag(FLAGS_drain_deadline)).c_str());
+  // Lame duck first: health says NOT_SERVING and new calls get UNAVAILABLE (clients and load
+  // balancers move on) while accepted calls finish; then the server shuts down, cancelling only
+  // what outlived the deadline.
   server->GetHealthCheckService()->SetServingStatus(false);
   service.StartDraining();
-  server->Shutdown(absl::ToChronoTime(absl::Now() + absl::GetFlag(FLAGS_drain_deadline)));
+  // The lame-duck period lasts at least 1 s (or the whole deadline if shorter), so that clients
+  // between two calls meet UNAVAILABLE rather than a closed port.
+  const absl::Duration drain = absl::GetFlag(FLAGS_drain_deadline);
+  const absl::Time deadline = absl::Now() + drain;
+  const absl::Time lame_duck_end = absl::Now() + std::min(drain, absl::Seconds(1));
+  if (!service.WaitUntilIdle(deadline)) {
+    std::fprintf(stderr, "actserve: drain deadline passed; cancelling what is still in flight\n");
+  }
+  absl::SleepFor(lame_duck_end - absl::Now());
+  // Our calls and streams are done (or out of time): what remains, such as health watches, is
+  // cancelled after a short grace.
+  server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)));
   server->Wait();
   std::fprintf(stderr, "actserve: stopped\n");
   return 0;

@@ -1,0 +1,358 @@
+// actctl: the command line for an actserve server.
+//
+//   actctl [--server=HOST:PORT] list [--json]
+//   actctl forward NAME [X...] [--range=A:B:N | --csv=FILE|-] [--param=NAME=V[/V...],...]
+//          [--dtype=float32|float64] [--seed=S] [--training] [--format=csv|json]
+//   actctl backward NAME [X...] (same inputs) [--dy=V,V,...]   (dy defaults to ones)
+//   actctl health [SERVICE]
+//   actctl plot NAME[,NAME...] [--range=A:B:N] [--out=FILE.svg]
+//
+// Inputs given as values, a range or CSV are one tensor of shape [n]; last-axis functions see
+// them as one row. Exit status: 0 on success, 1 on a failed call (the server's status is
+// printed), 2 on bad usage.
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "client/activation_client.h"
+#include "google/protobuf/util/json_util.h"
+
+ABSL_FLAG(std::string, server, "127.0.0.1:50051", "The actserve server, host:port.");
+ABSL_FLAG(bool, json, false, "list: print a JSON array, one object per function.");
+ABSL_FLAG(std::string, range, "", "Inputs A:B:N: N evenly spaced values from A to B.");
+ABSL_FLAG(std::string, csv, "",
+          "Inputs from a CSV file (all numbers in it, in order); - is stdin.");
+ABSL_FLAG(std::vector<std::string>, param, {},
+          "Parameter overrides NAME=V, several separated by commas; per-channel values V/V/...");
+ABSL_FLAG(std::string, dtype, "float32", "float32 or float64.");
+ABSL_FLAG(uint64_t, seed, 0, "Noise seed of stochastic functions.");
+ABSL_FLAG(bool, training, false, "Training mode (rrelu draws random slopes).");
+ABSL_FLAG(std::vector<std::string>, dy, {}, "backward: upstream gradient values (default: ones).");
+ABSL_FLAG(std::string, format, "csv", "Output of forward/backward: csv or json.");
+ABSL_FLAG(std::string, out, "activations.svg", "plot: the SVG file to write.");
+ABSL_FLAG(double, timeout, 30, "Seconds each call may take.");
+
+namespace actserve::client {
+namespace {
+
+int Fail(const absl::Status& s) {
+  std::fprintf(stderr, "actctl: %s\n", s.ToString().c_str());
+  return 1;
+}
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "actctl: %s (actctl --help for usage)\n", message.c_str());
+  return 2;
+}
+
+absl::StatusOr<std::vector<double>> ParseNumbers(const std::vector<std::string>& words) {
+  std::vector<double> out;
+  for (const std::string& w : words) {
+    if (w.empty()) continue;
+    double v;
+    if (!absl::SimpleAtod(w, &v)) return absl::InvalidArgumentError("not a number: '" + w + "'");
+    out.push_back(v);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<double>> Inputs(const std::vector<std::string>& positional) {
+  const std::string range = absl::GetFlag(FLAGS_range), csv = absl::GetFlag(FLAGS_csv);
+  if (!range.empty()) {
+    std::vector<std::string> parts = absl::StrSplit(range, ':');
+    double a, b;
+    int64_t n;
+    if (parts.size() != 3 || !absl::SimpleAtod(parts[0], &a) || !absl::SimpleAtod(parts[1], &b) ||
+        !absl::SimpleAtoi(parts[2], &n) || n < 1) {
+      return absl::InvalidArgumentError("--range must be A:B:N with N >= 1, got " + range);
+    }
+    std::vector<double> x(n);
+    for (int64_t i = 0; i < n; ++i) x[i] = n == 1 ? a : a + (b - a) * i / (n - 1);
+    return x;
+  }
+  if (!csv.empty()) {
+    std::stringstream text;
+    if (csv == "-") {
+      text << std::cin.rdbuf();
+    } else {
+      std::ifstream f(csv);
+      if (!f) return absl::NotFoundError("cannot read " + csv);
+      text << f.rdbuf();
+    }
+    return ParseNumbers(absl::StrSplit(text.str(), absl::ByAnyChar(", \t\r\n"), absl::SkipEmpty()));
+  }
+  return ParseNumbers(positional);
+}
+
+absl::StatusOr<CallOptions> Options() {
+  CallOptions o;
+  for (const std::string& p : absl::GetFlag(FLAGS_param)) {
+    std::vector<std::string> kv = absl::StrSplit(p, absl::MaxSplits('=', 1));
+    if (kv.size() != 2) return absl::InvalidArgumentError("--param must be NAME=V, got " + p);
+    auto values = ParseNumbers(absl::StrSplit(kv[1], '/'));
+    if (!values.ok()) return values.status();
+    o.params.emplace_back(kv[0], *values);
+  }
+  o.seed = absl::GetFlag(FLAGS_seed);
+  o.training = absl::GetFlag(FLAGS_training);
+  o.timeout = absl::Seconds(absl::GetFlag(FLAGS_timeout));
+  return o;
+}
+
+std::string Json(const google::protobuf::Message& m) {
+  google::protobuf::util::JsonPrintOptions o;
+  o.always_print_primitive_fields = true;
+  o.preserve_proto_field_names = true;
+  std::string s;
+  (void)google::protobuf::util::MessageToJsonString(m, &s, o);
+  return s;
+}
+
+int List(ActivationClient& client) {
+  auto list = client.ListActivations();
+  if (!list.ok()) return Fail(list.status());
+  if (absl::GetFlag(FLAGS_json)) {
+    std::vector<std::string> items;
+    for (const v1::ActivationInfo& a : *list) items.push_back(Json(a));
+    std::printf("[%s]\n", absl::StrJoin(items, ",\n ").c_str());
+    return 0;
+  }
+  std::printf("%-22s %-40s %-28s %s\n", "NAME", "f(x)", "PARAMETERS", "RANGE");
+  for (const v1::ActivationInfo& a : *list) {
+    std::vector<std::string> params;
+    for (const v1::ParamInfo& p : a.params()) {
+      params.push_back(
+          absl::StrFormat("%s=%g%s", p.name(), p.default_value(), p.learnable() ? "*" : ""));
+    }
+    std::string name = a.name();
+    if (a.aliases_size() > 0) name += " (" + absl::StrJoin(a.aliases(), ",") + ")";
+    std::printf("%-22s %-40s %-28s %s\n", name.c_str(), a.formula().substr(0, 40).c_str(),
+                absl::StrJoin(params, " ").c_str(), a.output_range().c_str());
+  }
+  std::printf("(* learnable)\n");
+  return 0;
+}
+
+template <class T>
+void Print(const std::vector<double>& x, const std::vector<T>& y, const char* label) {
+  if (absl::GetFlag(FLAGS_format) == "json") {
+    std::printf("{\"x\": [%s], \"%s\": [%s]}\n", absl::StrJoin(x, ", ").c_str(), label,
+                absl::StrJoin(y, ", ", [](std::string* out, T v) {
+                  absl::StrAppend(out, absl::StrFormat("%.9g", v));
+                }).c_str());
+    return;
+  }
+  std::printf("x,%s\n", label);
+  // Last-axis functions may change the length (maxout, glu): print what there is.
+  for (size_t i = 0; i < y.size(); ++i) {
+    std::printf("%s,%.9g\n", i < x.size() ? absl::StrFormat("%.9g", x[i]).c_str() : "",
+                static_cast<double>(y[i]));
+  }
+}
+
+template <class T>
+int Compute(ActivationClient& client, bool backward, const std::string& name,
+            const std::vector<double>& xd, const CallOptions& o) {
+  std::vector<T> x(xd.begin(), xd.end());
+  std::vector<int64_t> shape = {static_cast<int64_t>(x.size())};
+  if (!backward) {
+    auto y = client.Forward(name, shape, absl::MakeConstSpan(x), o);
+    if (!y.ok()) return Fail(y.status());
+    Print(xd, y->values, "y");
+    return 0;
+  }
+  // dy defaults to ones of the forward output's length.
+  auto y = client.Forward(name, shape, absl::MakeConstSpan(x), o);
+  if (!y.ok()) return Fail(y.status());
+  std::vector<T> dy(y->values.size(), T(1));
+  auto given = ParseNumbers(absl::GetFlag(FLAGS_dy));
+  if (!given.ok()) return Usage(std::string(given.status().message()));
+  if (!given->empty()) dy.assign(given->begin(), given->end());
+  auto r =
+      client.Backward(name, shape, absl::MakeConstSpan(x), y->shape, absl::MakeConstSpan(dy), o);
+  if (!r.ok()) return Fail(r.status());
+  Print(xd, r->dx.values, "dx");
+  for (const auto& [param, g] : r->param_gradients) {
+    std::fprintf(stderr, "d/d%s: %s\n", param.c_str(), absl::StrJoin(g, ", ").c_str());
+  }
+  return 0;
+}
+
+// An SVG with f (solid) and f' (dashed) of each function over the range, computed by the server.
+int Plot(ActivationClient& client, const std::string& names, const CallOptions& o) {
+  if (absl::GetFlag(FLAGS_range).empty()) absl::SetFlag(&FLAGS_range, "-5:5:401");
+  auto xs = Inputs({});
+  if (!xs.ok()) return Usage(std::string(xs.status().message()));
+  struct Curve {
+    std::string label;
+    std::vector<double> y;
+    bool dashed;
+  };
+  std::vector<Curve> curves;
+  std::vector<int64_t> shape = {static_cast<int64_t>(xs->size())};
+  std::vector<double> ones(xs->size(), 1.0);
+  for (const std::string& name : std::vector<std::string>(absl::StrSplit(names, ','))) {
+    auto y = client.Forward(name, shape, absl::MakeConstSpan(*xs), o);
+    if (!y.ok()) return Fail(y.status());
+    if (y->values.size() != xs->size()) {
+      return Usage(name + " changes the tensor's length; plot takes element-wise functions");
+    }
+    auto d =
+        client.Backward(name, shape, absl::MakeConstSpan(*xs), shape, absl::MakeConstSpan(ones), o);
+    if (!d.ok()) return Fail(d.status());
+    curves.push_back({name, y->values, false});
+    curves.push_back({name + "'", d->dx.values, true});
+  }
+  double ymin = 0, ymax = 0;
+  for (const Curve& c : curves) {
+    for (double v : c.y) {
+      if (std::isfinite(v)) ymin = std::min(ymin, v), ymax = std::max(ymax, v);
+    }
+  }
+  ymin = std::max(ymin, -10.0), ymax = std::min(ymax, 10.0);
+  if (ymax - ymin < 1e-9) ymax = ymin + 1;
+  const double W = 800, H = 500, L = 60, R = 160, T = 20, B = 40;
+  const double x0 = xs->front(), x1 = xs->back();
+  auto px = [&](double x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
+  auto py = [&](double y) { return T + (ymax - y) / (ymax - ymin) * (H - T - B); };
+  static const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"};
+  std::string svg = absl::StrFormat(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" "
+      "font-family=\"sans-serif\" "
+      "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+      W, H);
+  // Axes at y = 0 and x = 0 where visible, and the frame with its ranges.
+  absl::StrAppend(&svg, absl::StrFormat("<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" "
+                                        "fill=\"none\" stroke=\"#888\"/>\n",
+                                        L, T, W - L - R, H - T - B));
+  if (ymin < 0 && ymax > 0) {
+    absl::StrAppend(
+        &svg, absl::StrFormat("<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#ccc\"/>\n",
+                              L, py(0), W - R, py(0)));
+  }
+  if (x0 < 0 && x1 > 0) {
+    absl::StrAppend(
+        &svg, absl::StrFormat("<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#ccc\"/>\n",
+                              px(0), T, px(0), H - B));
+  }
+  absl::StrAppend(
+      &svg,
+      absl::StrFormat(
+          "<text x=\"%g\" y=\"%g\">%g</text><text x=\"%g\" y=\"%g\" text-anchor=\"end\">%g</text>\n"
+          "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%g</text><text x=\"%g\" y=\"%g\" "
+          "text-anchor=\"end\">%g</text>\n",
+          L, H - B + 16, x0, W - R, H - B + 16, x1, L - 6, T + 10, ymax, L - 6, H - B, ymin));
+  for (size_t c = 0; c < curves.size(); ++c) {
+    const char* color = kColors[(c / 2) % 6];
+    std::string points;
+    for (size_t i = 0; i < xs->size(); ++i) {
+      double v = std::clamp(curves[c].y[i], ymin, ymax);
+      if (std::isfinite(v))
+        absl::StrAppend(&points, absl::StrFormat("%.2f,%.2f ", px((*xs)[i]), py(v)));
+    }
+    absl::StrAppend(
+        &svg, absl::StrFormat(
+                  "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"%s\"/>\n",
+                  color, curves[c].dashed ? " stroke-dasharray=\"6,4\"" : "", points));
+    double ly = T + 16 + 18 * c;
+    absl::StrAppend(
+        &svg,
+        absl::StrFormat(
+            "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"%s\" stroke-width=\"2\"%s/>"
+            "<text x=\"%g\" y=\"%g\">%s</text>\n",
+            W - R + 12, ly, W - R + 40, ly, color,
+            curves[c].dashed ? " stroke-dasharray=\"6,4\"" : "", W - R + 46, ly + 4,
+            curves[c].label));
+  }
+  absl::StrAppend(&svg, "</svg>\n");
+  const std::string out = absl::GetFlag(FLAGS_out);
+  std::ofstream f(out);
+  f << svg;
+  if (!f) return Fail(absl::InternalError("cannot write " + out));
+  std::printf("wrote %s (%zu curves over [%g, %g])\n", out.c_str(), curves.size(), x0, x1);
+  return 0;
+}
+
+int Main(const std::vector<std::string>& args) {
+  if (args.empty()) return Usage("missing command: list, forward, backward, health or plot");
+  auto client = ActivationClient::Connect(absl::GetFlag(FLAGS_server));
+  const std::string& command = args[0];
+  if (command == "list") return List(*client);
+  if (command == "health") {
+    auto ok = client->Healthy(args.size() > 1 ? args[1] : "");
+    if (!ok.ok()) return Fail(ok.status());
+    std::printf("%s\n", *ok ? "SERVING" : "NOT_SERVING");
+    return *ok ? 0 : 1;
+  }
+  auto options = Options();
+  if (!options.ok()) return Usage(std::string(options.status().message()));
+  if (command == "plot") {
+    if (args.size() != 2) return Usage("plot takes one argument: NAME[,NAME...]");
+    return Plot(*client, args[1], *options);
+  }
+  if (command == "forward" || command == "backward") {
+    if (args.size() < 2) return Usage(command + " needs an activation name");
+    auto x = Inputs(std::vector<std::string>(args.begin() + 2, args.end()));
+    if (!x.ok()) return Usage(std::string(x.status().message()));
+    const bool backward = command == "backward";
+    const std::string dtype = absl::GetFlag(FLAGS_dtype);
+    if (dtype == "float32") return Compute<float>(*client, backward, args[1], *x, *options);
+    if (dtype == "float64") return Compute<double>(*client, backward, args[1], *x, *options);
+    return Usage("--dtype must be float32 or float64");
+  }
+  return Usage("unknown command '" + command + "'");
+}
+
+}  // namespace
+}  // namespace actserve::client
+
+int main(int argc, char** argv) {
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view f) {
+    return absl::EndsWith(f, "client/actctl.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
+  absl::SetProgramUsageMessage(
+      "actctl [--server=HOST:PORT] list [--json] | forward NAME [X...] | backward NAME [X...] | "
+      "health [SERVICE] | plot NAME[,NAME...] [--range=A:B:N] [--out=FILE.svg]");
+  // Negative numbers ("-1.5") are values, not flags: every argument that is not a flag goes
+  // behind "--", in its order, so that the parser leaves them alone.
+  std::vector<char*> flags = {argv[0]}, positional;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    double unused;
+    const bool is_flag =
+        arg.size() > 1 && arg[0] == '-' && arg != "--" && !absl::SimpleAtod(arg, &unused);
+    if (arg == "--") {
+      positional.insert(positional.end(), argv + i + 1, argv + argc);
+      break;
+    }
+    (is_flag ? flags : positional).push_back(argv[i]);
+    // "--flag value": a non-boolean flag without '=' takes the next argument.
+    static const absl::flat_hash_set<std::string> kNoValue = {
+        "--json",      "--training", "--nojson", "--notraining", "--help", "--helpfull",
+        "--helpshort", "--version",  "-h"};
+    if (is_flag && arg.find('=') == std::string::npos && !kNoValue.contains(arg) && i + 1 < argc) {
+      flags.push_back(argv[++i]);
+    }
+  }
+  flags.push_back(const_cast<char*>("--"));
+  flags.insert(flags.end(), positional.begin(), positional.end());
+  std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(flags.size()), flags.data());
+  return actserve::client::Main(std::vector<std::string>(rest.begin() + 1, rest.end()));
+}
