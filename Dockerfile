@@ -1,8 +1,9 @@
 # actserve image. Build stage: Debian 12 with the toolchain; runtime stage: Debian 12 with only
 # the shared libraries the binaries link, running as a non-root user.
 #
-#   docker build -t actserve .        (or: podman build --format docker -t actserve .)
-#   docker run --rm actserve          prints the accuracy table of every activation
+#   docker build -t actserve .          (or: podman build --format docker -t actserve .)
+#   docker run --rm -p 50051:50051 actserve
+#   build/client/actctl --server=127.0.0.1:50051 list
 #
 # ACTSERVE_MARCH=x86-64-v3 (AVX2 and FMA, any x86-64 server since 2013): the image must run on
 # more machines than the build host.
@@ -10,20 +11,31 @@
 FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      cmake make g++ pkg-config libabsl-dev libeigen3-dev \
+      cmake make g++ pkg-config libabsl-dev libeigen3-dev libgrpc++-dev protobuf-compiler-grpc \
+      libprotobuf-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
 COPY kernels kernels
+COPY proto proto
+COPY server server
+COPY client client
+COPY tests tests
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DACTSERVE_MARCH=x86-64-v3 \
       -DACTSERVE_BUILD_TESTS=OFF -DACTSERVE_BUILD_BENCHMARKS=OFF \
- && cmake --build /build -j"$(nproc)" --target accuracy_table catalog_markdown
+ && cmake --build /build -j"$(nproc)" --target actserve actctl
 
 FROM debian:bookworm AS runtime
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libabsl20220623 \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libre2-9 libc-ares2 libssl3 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin nonroot
-COPY --from=build /build/kernels/accuracy_table /build/kernels/catalog_markdown /usr/local/bin/
+COPY --from=build /build/server/actserve /build/client/actctl /usr/local/bin/
 USER nonroot
-ENTRYPOINT ["/usr/local/bin/accuracy_table"]
+EXPOSE 50051
+# The gRPC health service, through actctl (exit 0 only when SERVING).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+  CMD ["/usr/local/bin/actctl", "--server=127.0.0.1:50051", "--timeout=2", "health"]
+# Exec form: actserve is PID 1 and gets SIGTERM itself (it drains, then exits 0).
+ENTRYPOINT ["/usr/local/bin/actserve", "--address=0.0.0.0:50051"]

@@ -6,16 +6,22 @@
 //   actctl backward NAME [X...] (same inputs) [--dy=V,V,...]   (dy defaults to ones)
 //   actctl health [SERVICE]
 //   actctl plot NAME[,NAME...] [--range=A:B:N] [--out=FILE.svg]
+//   actctl load [--mode=unary|stream] [--payload=FLOATS] [--in_flight=N] [--duration=S]
+//          [--activation=NAME]   (a closed-loop load generator; prints req/s, MB/s, p50, p99)
 //
 // Inputs given as values, a range or CSV are one tensor of shape [n]; last-axis functions see
 // them as one row. Exit status: 0 on success, 1 on a failed call (the server's status is
 // printed), 2 on bad usage.
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -45,6 +51,12 @@ ABSL_FLAG(std::vector<std::string>, dy, {}, "backward: upstream gradient values 
 ABSL_FLAG(std::string, format, "csv", "Output of forward/backward: csv or json.");
 ABSL_FLAG(std::string, out, "activations.svg", "plot: the SVG file to write.");
 ABSL_FLAG(double, timeout, 30, "Seconds each call may take.");
+ABSL_FLAG(std::string, mode, "unary",
+          "load: unary (Forward calls) or stream (one Evaluate stream per slot).");
+ABSL_FLAG(int64_t, payload, 1024, "load: float32 elements per request.");
+ABSL_FLAG(int, in_flight, 16, "load: requests kept in flight (one thread each).");
+ABSL_FLAG(double, duration, 5, "load: seconds measured (after 0.5 s of warm-up).");
+ABSL_FLAG(std::string, activation, "relu", "load: the activation computed.");
 
 namespace actserve::client {
 namespace {
@@ -225,7 +237,7 @@ int Plot(ActivationClient& client, const std::string& names, const CallOptions& 
   }
   ymin = std::max(ymin, -10.0), ymax = std::min(ymax, 10.0);
   if (ymax - ymin < 1e-9) ymax = ymin + 1;
-  const double W = 800, H = 500, L = 60, R = 160, T = 20, B = 40;
+  const double W = 800, H = 500, L = 70, R = 160, T = 20, B = 40;
   const double x0 = xs->front(), x1 = xs->back();
   auto px = [&](double x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
   auto py = [&](double y) { return T + (ymax - y) / (ymax - ymin) * (H - T - B); };
@@ -250,12 +262,12 @@ int Plot(ActivationClient& client, const std::string& names, const CallOptions& 
                               px(0), T, px(0), H - B));
   }
   absl::StrAppend(
-      &svg,
-      absl::StrFormat(
-          "<text x=\"%g\" y=\"%g\">%g</text><text x=\"%g\" y=\"%g\" text-anchor=\"end\">%g</text>\n"
-          "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%g</text><text x=\"%g\" y=\"%g\" "
-          "text-anchor=\"end\">%g</text>\n",
-          L, H - B + 16, x0, W - R, H - B + 16, x1, L - 6, T + 10, ymax, L - 6, H - B, ymin));
+      &svg, absl::StrFormat(
+                "<text x=\"%g\" y=\"%g\">%.3g</text><text x=\"%g\" y=\"%g\" "
+                "text-anchor=\"end\">%.3g</text>\n"
+                "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%.3g</text><text x=\"%g\" y=\"%g\" "
+                "text-anchor=\"end\">%.3g</text>\n",
+                L, H - B + 16, x0, W - R, H - B + 16, x1, L - 6, T + 10, ymax, L - 6, H - B, ymin));
   for (size_t c = 0; c < curves.size(); ++c) {
     const char* color = kColors[(c / 2) % 6];
     std::string points;
@@ -287,10 +299,99 @@ int Plot(ActivationClient& client, const std::string& names, const CallOptions& 
   return 0;
 }
 
+// A closed-loop load generator: --in_flight threads each keep one request outstanding, for
+// --duration seconds after a warm-up, by unary Forward calls or over one Evaluate stream each.
+int Load(const std::string& target) {
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  if (mode != "unary" && mode != "stream") return Usage("--mode must be unary or stream");
+  const int64_t payload = absl::GetFlag(FLAGS_payload);
+  const int in_flight = std::max(1, absl::GetFlag(FLAGS_in_flight));
+  v1::ForwardRequest request;
+  request.set_activation(absl::GetFlag(FLAGS_activation));
+  request.mutable_x()->add_shape(payload);
+  request.mutable_x()->set_dtype(v1::DTYPE_FLOAT32);
+  request.mutable_x()->mutable_float_data()->Resize(static_cast<int>(payload), 0.5f);
+  auto client = ActivationClient::Connect(target);
+  const absl::Time start = absl::Now();
+  const absl::Time measure_from = start + absl::Milliseconds(500);
+  const absl::Time end = measure_from + absl::Seconds(absl::GetFlag(FLAGS_duration));
+  std::mutex mu;
+  std::vector<double> latencies_us;
+  std::atomic<int64_t> errors{0};
+  std::string first_error;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < in_flight; ++t) {
+    threads.emplace_back([&] {
+      std::vector<double> mine;
+      grpc::ClientContext stream_context;
+      std::unique_ptr<grpc::ClientReaderWriter<v1::EvaluateRequest, v1::EvaluateResponse>> stream;
+      v1::EvaluateRequest eval;
+      if (mode == "stream") {
+        stream = client->stub().Evaluate(&stream_context);
+        *eval.mutable_forward() = request;
+      }
+      v1::ForwardResponse response;
+      v1::EvaluateResponse eval_response;
+      while (true) {
+        const absl::Time t0 = absl::Now();
+        if (t0 >= end) break;
+        grpc::Status s;
+        if (stream != nullptr) {
+          s = stream->Write(eval) && stream->Read(&eval_response)
+                  ? (eval_response.has_error()
+                         ? grpc::Status(grpc::StatusCode::INTERNAL, eval_response.error().message())
+                         : grpc::Status::OK)
+                  : grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream broke");
+        } else {
+          grpc::ClientContext context;
+          context.set_deadline(absl::ToChronoTime(t0 + absl::Seconds(30)));
+          s = client->stub().Forward(&context, request, &response);
+        }
+        const absl::Time t1 = absl::Now();
+        if (!s.ok()) {
+          if (errors.fetch_add(1) == 0) {
+            std::lock_guard<std::mutex> l(mu);
+            first_error = s.error_message();
+          }
+          if (stream != nullptr) break;
+          continue;
+        }
+        if (t0 >= measure_from) mine.push_back(absl::ToDoubleMicroseconds(t1 - t0));
+      }
+      if (stream != nullptr) {
+        stream->WritesDone();
+        stream->Finish();
+      }
+      std::lock_guard<std::mutex> l(mu);
+      latencies_us.insert(latencies_us.end(), mine.begin(), mine.end());
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  if (latencies_us.empty())
+    return Fail(absl::UnavailableError("no request completed: " + first_error));
+  std::sort(latencies_us.begin(), latencies_us.end());
+  const double seconds = absl::ToDoubleSeconds(end - measure_from);
+  const double rps = latencies_us.size() / seconds;
+  const double mbps = rps * 2 * 4 * payload / 1e6;  // request + response payload
+  auto pct = [&](double q) {
+    return latencies_us[static_cast<size_t>(q * (latencies_us.size() - 1))];
+  };
+  std::printf(
+      "{\"mode\": \"%s\", \"payload_floats\": %lld, \"in_flight\": %d, \"requests\": %zu, "
+      "\"errors\": %lld, \"rps\": %.1f, \"mbps\": %.1f, \"p50_us\": %.1f, \"p99_us\": %.1f}\n",
+      mode.c_str(), static_cast<long long>(payload), in_flight, latencies_us.size(),
+      static_cast<long long>(errors.load()), rps, mbps, pct(0.5), pct(0.99));
+  if (errors > 0)
+    std::fprintf(stderr, "actctl: %lld errors, first: %s\n", static_cast<long long>(errors.load()),
+                 first_error.c_str());
+  return errors > 0 ? 1 : 0;
+}
+
 int Main(const std::vector<std::string>& args) {
   if (args.empty()) return Usage("missing command: list, forward, backward, health or plot");
-  auto client = ActivationClient::Connect(absl::GetFlag(FLAGS_server));
   const std::string& command = args[0];
+  if (command == "load") return Load(absl::GetFlag(FLAGS_server));
+  auto client = ActivationClient::Connect(absl::GetFlag(FLAGS_server));
   if (command == "list") return List(*client);
   if (command == "health") {
     auto ok = client->Healthy(args.size() > 1 ? args[1] : "");
@@ -329,7 +430,8 @@ int main(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "actctl [--server=HOST:PORT] list [--json] | forward NAME [X...] | backward NAME [X...] | "
-      "health [SERVICE] | plot NAME[,NAME...] [--range=A:B:N] [--out=FILE.svg]");
+      "health [SERVICE] | plot NAME[,NAME...] [--range=A:B:N] [--out=FILE.svg] | "
+      "load [--mode=unary|stream] [--payload=N] [--in_flight=N] [--duration=S]");
   // Negative numbers ("-1.5") are values, not flags: every argument that is not a flag goes
   // behind "--", in its order, so that the parser leaves them alone.
   std::vector<char*> flags = {argv[0]}, positional;

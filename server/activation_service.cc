@@ -92,7 +92,7 @@ class EvaluateReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, g
     if (!ok) return Finish(grpc::Status::OK);  // the client closed its side (or the call broke)
     ++messages_;
     if (service_->draining()) return Finish(Draining());
-    bool queued = service_->pool().TrySubmit([this] {
+    auto task = [this] {
       v1::EvaluateRequest request;
       if (!Parse(in_, &request)) {
         return Finish(grpc::Status(
@@ -107,8 +107,9 @@ class EvaluateReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, g
       });
       if (!s.ok()) SetError(s, request.id(), &response);
       Write(response);
-    });
-    if (!queued) {
+    };
+    if (service_->ComputesInline(in_.Length())) return task();
+    if (!service_->pool().TrySubmit(task)) {
       // The id is unknown without parsing; parsing is cheap next to the computation refused.
       v1::EvaluateRequest request;
       v1::EvaluateResponse response;
@@ -152,13 +153,18 @@ ActivationServiceImpl::ActivationServiceImpl(Backend& backend, ComputePool& pool
 
 template <class Compute>
 grpc::ServerUnaryReactor* ActivationServiceImpl::Offload(grpc::CallbackServerContext* context,
-                                                         Compute compute) {
+                                                         size_t request_bytes, Compute compute) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (draining()) {
     reactor->Finish(Draining());
     return reactor;
   }
   AddInFlight(1);
+  if (ComputesInline(request_bytes)) {
+    reactor->Finish(Guarded(compute));
+    AddInFlight(-1);
+    return reactor;
+  }
   bool queued = pool_.TrySubmit([this, context, reactor, compute] {
     grpc::Status expired = Expired(context);
     reactor->Finish(expired.ok() ? Guarded(compute) : expired);
@@ -194,7 +200,7 @@ bool ActivationServiceImpl::WaitUntilIdle(absl::Time deadline) const {
 grpc::ServerUnaryReactor* ActivationServiceImpl::Forward(grpc::CallbackServerContext* context,
                                                          const grpc::ByteBuffer* request,
                                                          grpc::ByteBuffer* response) {
-  return Offload(context, [this, request, response] {
+  return Offload(context, request->Length(), [this, request, response] {
     google::protobuf::Arena arena;
     auto* req = google::protobuf::Arena::CreateMessage<v1::ForwardRequest>(&arena);
     if (!Parse(*request, req)) return Unparsable("actserve.v1.ForwardRequest");
@@ -209,7 +215,7 @@ grpc::ServerUnaryReactor* ActivationServiceImpl::Forward(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* ActivationServiceImpl::Backward(grpc::CallbackServerContext* context,
                                                           const grpc::ByteBuffer* request,
                                                           grpc::ByteBuffer* response) {
-  return Offload(context, [this, request, response] {
+  return Offload(context, request->Length(), [this, request, response] {
     google::protobuf::Arena arena;
     auto* req = google::protobuf::Arena::CreateMessage<v1::BackwardRequest>(&arena);
     if (!Parse(*request, req)) return Unparsable("actserve.v1.BackwardRequest");

@@ -18,6 +18,9 @@
 namespace actserve::server {
 
 struct ServiceOptions {
+  // Requests up to this many bytes are computed on the gRPC thread that received them: their
+  // work (microseconds) costs less than handing them to the pool. Larger ones go to the pool.
+  size_t inline_bytes = 64 * 1024;
   // Largest tensor (elements) a request may carry; RESOURCE_EXHAUSTED beyond.
   int64_t max_elements = int64_t{16} << 20;
 };
@@ -65,8 +68,14 @@ class ActivationServiceImpl final : public ServiceBase {
   // draining, RESOURCE_EXHAUSTED when the queue is full, CANCELLED or DEADLINE_EXCEEDED if the
   // call ended before its turn came.
   template <class Compute>
-  grpc::ServerUnaryReactor* Offload(grpc::CallbackServerContext* context, Compute compute);
+  grpc::ServerUnaryReactor* Offload(grpc::CallbackServerContext* context, size_t request_bytes,
+                                    Compute compute);
 
+ public:
+  // Whether a request of this size is computed inline (see ServiceOptions::inline_bytes).
+  bool ComputesInline(size_t request_bytes) const { return request_bytes <= options_.inline_bytes; }
+
+ private:
   Backend& backend_;
   ComputePool& pool_;
   const ServiceOptions options_;

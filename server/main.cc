@@ -1,6 +1,7 @@
 // actserve: the gRPC activation server. `actserve` alone serves on 127.0.0.1:50051.
 // SIGTERM or SIGINT: health turns NOT_SERVING, new calls get UNAVAILABLE, calls in flight finish
 // within --drain_deadline, then the process exits 0.
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -37,6 +38,9 @@ ABSL_FLAG(int64_t, max_elements, int64_t{64} << 20,
           "Largest tensor in elements; beyond, RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int, max_message_bytes, 512 << 20,
           "Largest request or response message in bytes; beyond, RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, malloc_arenas, 2,
+          "glibc malloc arenas (0: glibc's default of 8 per core). Few arenas keep freed tensor "
+          "buffers reusable across threads: less memory and fewer page faults under load.");
 ABSL_FLAG(absl::Duration, drain_deadline, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long calls in flight may take to finish.");
 
@@ -46,6 +50,8 @@ namespace {
 constexpr char kServiceName[] = "actserve.v1.ActivationService";
 
 int Run() {
+  if (absl::GetFlag(FLAGS_malloc_arenas) > 0)
+    mallopt(M_ARENA_MAX, absl::GetFlag(FLAGS_malloc_arenas));
   // Signals are taken by one thread with sigwait: block them before any other thread starts.
   sigset_t signals;
   sigemptyset(&signals);

@@ -1,0 +1,157 @@
+#!/usr/bin/python3
+"""The service's throughput and memory against a plain gRPC echo service, in one run.
+
+  deploy/install-deps.sh --bench
+  /usr/bin/python3 server/bench/service_bench.py [--build build] [--shared ../shared/bench]
+      [--out build/service-bench] [--quick]
+
+1. Unary: ../shared/bench/grpc_bench.py measures its echo service (the ceiling) and actserve's
+   Forward (relu, float32) with the same load client and loads, at 1 Ki, 64 Ki and 1 Mi floats.
+2. Streaming vs unary: actctl load at 1 Ki floats, 16 in flight, both modes.
+3. Memory: actserve's resident set idle, and its peak under 16 concurrent 1 Mi-float requests.
+Writes OUT/report.md and the raw results beside it.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+PAYLOADS = [1024, 65536, 1048576]
+
+
+def log(msg):
+    print(f"[service_bench] {msg}", file=sys.stderr, flush=True)
+
+
+def write_requests(out):
+    """Serialized actserve.v1.ForwardRequest messages, req_<floats>.bin, for the shared harness."""
+    stubs = tempfile.mkdtemp()
+    subprocess.run(["protoc", f"--proto_path={ROOT}", f"--python_out={stubs}",
+                    "proto/actserve/v1/activation_service.proto"], check=True, cwd=ROOT)
+    sys.path.insert(0, stubs)
+    from proto.actserve.v1 import activation_service_pb2 as pb
+    for n in PAYLOADS:
+        req = pb.ForwardRequest(activation="relu",
+                                x=pb.Tensor(shape=[n], dtype=pb.DTYPE_FLOAT32, float_data=[0.5] * n))
+        with open(os.path.join(out, f"req_{n}.bin"), "wb") as f:
+            f.write(req.SerializeToString())
+
+
+def start_server(build):
+    p = subprocess.Popen([os.path.join(build, "server", "actserve"), "--address=127.0.0.1:0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    m = re.search(r"listening on (\S+)", p.stdout.readline())
+    if not m:
+        raise RuntimeError("actserve did not start: " + p.stderr.read())
+    return p, m.group(1)
+
+
+def rss_kib(pid, field="VmRSS"):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def actctl_load(build, address, mode, payload, in_flight, duration):
+    out = subprocess.run([os.path.join(build, "client", "actctl"), f"--server={address}", "load",
+                          f"--mode={mode}", f"--payload={payload}", f"--in_flight={in_flight}",
+                          f"--duration={duration}"], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared", "bench"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "build", "service-bench"))
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    shared = os.path.abspath(args.shared)
+    os.makedirs(args.out, exist_ok=True)
+    sys.path.insert(0, shared)
+    import benchlib  # ../shared/bench's noise probe
+
+    # The shared harness's native tools (echo_server, grpc_load).
+    shared_build = os.path.join(args.out, "shared-build")
+    subprocess.run(["cmake", "-S", shared, "-B", shared_build, "-DCMAKE_BUILD_TYPE=Release"],
+                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", shared_build, "--target", "echo_server", "grpc_load",
+                    "-j2"], check=True, stdout=subprocess.DEVNULL)
+    reqdir = os.path.join(args.out, "requests")
+    os.makedirs(reqdir, exist_ok=True)
+    write_requests(reqdir)
+
+    server, address = start_server(args.build)
+    try:
+        time.sleep(1.0)
+        idle_rss = rss_kib(server.pid)
+        # 1. Unary against the echo ceiling.
+        benchlib.wait_for_quiet(max_wait_s=120)
+        unary = os.path.join(args.out, "grpc.jsonl")
+        if os.path.exists(unary):
+            os.remove(unary)  # the harness appends
+        reps = "2" if args.quick else "5"
+        log("grpc_bench.py: echo ceiling and actserve Forward")
+        subprocess.run(["/usr/bin/python3", os.path.join(shared, "grpc_bench.py"), "--build",
+                        shared_build, "--variants", "callback:default:floats",
+                        "--payloads", ",".join(map(str, PAYLOADS)), "--loads", "1x1x1,1x16x1",
+                        "--reps", reps, "--ext-target", address, "--ext-method",
+                        "/actserve.v1.ActivationService/Forward", "--ext-request-dir", reqdir,
+                        "--ext-pid", str(server.pid), "--out", unary],
+                       check=True, stdout=subprocess.DEVNULL)
+        # 2. Streaming vs unary at 1 Ki.
+        benchlib.wait_for_quiet(max_wait_s=120)
+        dur = 2 if args.quick else 5
+        log("actctl load: unary vs stream at 1 Ki floats")
+        load = {m: actctl_load(args.build, address, m, 1024, 16, dur) for m in ("unary", "stream")}
+        # 3. Peak memory under 16 concurrent 1 Mi requests.
+        log("actctl load: 16 concurrent 1 Mi requests, peak RSS")
+        loaded = actctl_load(args.build, address, "unary", 1 << 20, 16, dur)
+        peak_rss = rss_kib(server.pid, "VmHWM")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    recs = [json.loads(l) for l in open(unary) if l.strip()]
+    lines = ["| payload (floats) | load (channels x in flight x threads) | echo req/s | "
+             "actserve req/s | ratio | echo MB/s | actserve MB/s | ratio | "
+             "actserve p50 / p99 (us) |", "|---|---|---|---|---|---|---|---|---|"]
+    ceiling = {}
+    for r in recs:
+        if r.get("label") != "ext":
+            ceiling[(r["payload_floats"], r["load"])] = r
+    for r in recs:
+        if r.get("label") != "ext":
+            continue
+        base = ceiling.get((r["payload_floats"], r["load"]))
+        m, b = r["metrics"], base["metrics"] if base else {}
+        med = lambda d, k: d.get(k, {}).get("median", float("nan"))
+        lines.append(f"| {int(r['payload_floats'])} | {r['load']} | {med(b, 'rps'):.0f} | "
+                     f"{med(m, 'rps'):.0f} | {med(m, 'rps') / med(b, 'rps'):.2f} | "
+                     f"{med(b, 'mbps_total'):.0f} | {med(m, 'mbps_total'):.0f} | "
+                     f"{med(m, 'mbps_total') / med(b, 'mbps_total'):.2f} | "
+                     f"{med(m, 'p50_us'):.0f} / {med(m, 'p99_us'):.0f} |")
+    u, s = load["unary"], load["stream"]
+    lines += ["", f"Streaming vs unary at 1 Ki floats, 16 in flight (actctl load): unary "
+              f"{u['rps']:.0f} req/s (p50 {u['p50_us']:.0f} us, p99 {u['p99_us']:.0f} us), stream "
+              f"{s['rps']:.0f} req/s (p50 {s['p50_us']:.0f} us, p99 {s['p99_us']:.0f} us): "
+              f"{s['rps'] / u['rps']:.2f}x (target >= 1.5).",
+              "", f"Resident memory: idle {idle_rss / 1024:.1f} MiB (target <= 32); peak under 16 "
+              f"concurrent 1 Mi-float requests {peak_rss / 1024:.1f} MiB (target <= 256), at "
+              f"{loaded['rps']:.0f} req/s, {loaded['mbps']:.0f} MB/s."]
+    text = "\n".join(lines)
+    with open(os.path.join(args.out, "report.md"), "w") as f:
+        f.write(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

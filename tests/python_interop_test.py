@@ -1,0 +1,177 @@
+#!/usr/bin/python3
+"""Interop test: a second, independent client (Python grpcio, stubs generated from the same
+.proto) against the real actserve binary on 127.0.0.1. References are plain math, and PyTorch's
+where it is installed.
+
+  python3 tests/python_interop_test.py --server build/server/actserve
+"""
+import argparse
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+SERVER = None  # set in main()
+
+
+def generate_stubs(out):
+    protos = ["proto/actserve/v1/activation_service.proto", "proto/grpc/health/v1/health.proto"]
+    subprocess.run(["protoc", f"--proto_path={ROOT}", f"--python_out={out}",
+                    f"--grpc_python_out={out}",
+                    "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin"] + protos,
+                   check=True, cwd=ROOT)
+    sys.path.insert(0, out)
+
+
+class ServerProcess:
+    def __init__(self, *args):
+        self.proc = subprocess.Popen([SERVER, "--address=127.0.0.1:0", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        m = re.search(r"listening on (\S+)", line)
+        if not m:
+            raise RuntimeError("server did not start: " + line + self.proc.stderr.read())
+        self.address = m.group(1)
+
+    def stop(self):
+        self.proc.terminate()
+        return self.proc.wait(timeout=30)
+
+
+class InteropTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        import grpc
+        from proto.actserve.v1 import activation_service_pb2 as pb
+        from proto.actserve.v1 import activation_service_pb2_grpc as pb_grpc
+        from proto.grpc.health.v1 import health_pb2, health_pb2_grpc
+        cls.grpc, cls.pb, cls.health_pb2 = grpc, pb, health_pb2
+        cls.server = ServerProcess()
+        cls.channel = grpc.insecure_channel(cls.server.address)
+        cls.stub = pb_grpc.ActivationServiceStub(cls.channel)
+        cls.health = health_pb2_grpc.HealthStub(cls.channel)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.channel.close()
+        assert cls.server.stop() == 0
+
+    def tensor(self, shape, values, dtype=None):
+        pb = self.pb
+        t = pb.Tensor(shape=shape, dtype=dtype or pb.DTYPE_FLOAT64)
+        (t.double_data if t.dtype == pb.DTYPE_FLOAT64 else t.float_data).extend(values)
+        return t
+
+    def test_lists_the_catalog(self):
+        resp = self.stub.ListActivations(self.pb.ListActivationsRequest(), timeout=10)
+        names = [a.name for a in resp.activations]
+        self.assertEqual(len(names), 47)
+        self.assertIn("gelu", names)
+        swish = next(a for a in resp.activations if a.name == "swish")
+        self.assertTrue(swish.params[0].learnable)
+
+    def test_forward_matches_math(self):
+        xs = [-4 + 0.25 * i for i in range(33)]
+        refs = {
+            "gelu": lambda x: 0.5 * x * (1 + math.erf(x / math.sqrt(2))),
+            "sigmoid": lambda x: 1 / (1 + math.exp(-x)),
+            "softplus": lambda x: math.log1p(math.exp(x)),
+            "tanh": math.tanh,
+            "selu": lambda x: 1.0507009873554804934 * (x if x > 0 else
+                                                      1.6732632423543772848 * math.expm1(x)),
+        }
+        for name, f in refs.items():
+            resp = self.stub.Forward(self.pb.ForwardRequest(activation=name,
+                                                            x=self.tensor([len(xs)], xs)))
+            self.assertEqual(list(resp.y.shape), [len(xs)])
+            for x, y in zip(xs, resp.y.double_data):
+                self.assertAlmostEqual(y, f(x), delta=1e-12 * (1 + abs(f(x))), msg=f"{name}({x})")
+
+    def test_forward_and_backward_match_pytorch(self):
+        try:
+            import torch
+        except ImportError:
+            self.skipTest("PyTorch is not installed")
+        x = torch.linspace(-3, 3, 24, dtype=torch.float64).reshape(2, 3, 4).requires_grad_()
+        w = torch.tensor([0.1, 0.2, 0.3], dtype=torch.float64, requires_grad=True)
+        y = torch.nn.functional.prelu(x, w)
+        dy = torch.cos(torch.arange(24, dtype=torch.float64)).reshape(2, 3, 4)
+        y.backward(dy)
+        pb = self.pb
+        req = pb.BackwardRequest(activation="prelu", x=self.tensor([2, 3, 4], x.detach().flatten().tolist()),
+                                 dy=self.tensor([2, 3, 4], dy.flatten().tolist()),
+                                 params=[pb.Parameter(name="a", values=[0.1, 0.2, 0.3])])
+        resp = self.stub.Backward(req)
+        for got, want in zip(resp.dx.double_data, x.grad.flatten().tolist()):
+            self.assertAlmostEqual(got, want, delta=1e-12)
+        self.assertEqual(resp.param_gradients[0].name, "a")
+        for got, want in zip(resp.param_gradients[0].values, w.grad.tolist()):
+            self.assertAlmostEqual(got, want, delta=1e-12)
+        # float32 softmax along the last axis
+        xs = torch.randn(5, 7, generator=torch.Generator().manual_seed(1))
+        resp = self.stub.Forward(pb.ForwardRequest(
+            activation="softmax", x=self.tensor([5, 7], xs.flatten().tolist(), pb.DTYPE_FLOAT32)))
+        want = torch.softmax(xs, dim=-1).flatten().tolist()
+        for got, w_ in zip(resp.y.float_data, want):
+            self.assertAlmostEqual(got, w_, delta=1e-6)
+
+    def test_stream_answers_in_order(self):
+        pb = self.pb
+        reqs = [pb.EvaluateRequest(id=i, forward=pb.ForwardRequest(
+            activation="relu" if i != 3 else "bogus", x=self.tensor([2], [-1.0, float(i)])))
+            for i in range(10)]
+        out = list(self.stub.Evaluate(iter(reqs), timeout=30))
+        self.assertEqual([r.id for r in out], list(range(10)))
+        self.assertEqual(out[3].WhichOneof("result"), "error")
+        self.assertEqual(out[3].error.code, self.grpc.StatusCode.INVALID_ARGUMENT.value[0])
+        self.assertEqual(list(out[5].forward.y.double_data), [0.0, 5.0])
+
+    def test_garbage_midway_ends_the_stream_with_invalid_argument(self):
+        pb = self.pb
+        good = pb.EvaluateRequest(id=1, forward=pb.ForwardRequest(
+            activation="relu", x=self.tensor([1], [2.0]))).SerializeToString()
+        raw = self.channel.stream_stream("/actserve.v1.ActivationService/Evaluate",
+                                         request_serializer=None, response_deserializer=None)
+        responses = raw(iter([good, b"\xff\xff\xff\xff\x0fgarbage"]), timeout=30)
+        first = pb.EvaluateResponse.FromString(next(responses))
+        self.assertEqual(list(first.forward.y.double_data), [2.0])
+        with self.assertRaises(self.grpc.RpcError) as e:
+            next(responses)
+        self.assertEqual(e.exception.code(), self.grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("message 2 of the stream", e.exception.details())
+        # The server goes on serving.
+        self.stub.ListActivations(pb.ListActivationsRequest(), timeout=10)
+
+    def test_bad_input_status(self):
+        pb = self.pb
+        with self.assertRaises(self.grpc.RpcError) as e:
+            self.stub.Forward(pb.ForwardRequest(activation="relu", x=pb.Tensor(shape=[3], dtype=pb.DTYPE_FLOAT32,
+                                                                                 float_data=[1, 2])))
+        self.assertEqual(e.exception.code(), self.grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("x.float_data has 2 elements but x.shape [3] needs 3", e.exception.details())
+
+    def test_health(self):
+        resp = self.health.Check(self.health_pb2.HealthCheckRequest(service="actserve.v1.ActivationService"))
+        self.assertEqual(resp.status, self.health_pb2.HealthCheckResponse.SERVING)
+
+
+def main():
+    global SERVER
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--server", required=True)
+    args, rest = ap.parse_known_args()
+    SERVER = os.path.abspath(args.server)
+    with tempfile.TemporaryDirectory() as out:
+        generate_stubs(out)
+        result = unittest.main(argv=[sys.argv[0]] + rest, exit=False, verbosity=2).result
+    ok = len(result.failures) + len(result.errors)
+    print(f"{result.testsRun - ok - len(result.skipped)} passed, {ok} failed, {len(result.skipped)} skipped")
+    sys.exit(0 if ok == 0 and result.testsRun > 0 else 1)
+
+
+if __name__ == "__main__":
+    main()
