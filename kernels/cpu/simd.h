@@ -203,11 +203,9 @@ inline Vec<T> PerLane(const Vec<T>& x, F f) {
 
 }  // namespace simd_internal
 
-// libmvec entry points, named by the x86-64 vector function ABI: _ZGV{b,d,e}N{lanes}v_{name};
-// b = SSE (128-bit), d = AVX2 (256-bit), e = AVX-512 (512-bit).
+// libmvec entry points, named by the x86-64 vector function ABI: _ZGV{d,e}N{lanes}v_{name};
+// d = AVX2 (256-bit), e = AVX-512 (512-bit). Narrower builds use the scalar libm lane by lane.
 #define ACTSERVE_LIBMVEC_DECLARE(name)           \
-  extern "C" __m128 _ZGVbN4v_##name##f(__m128);  \
-  extern "C" __m128d _ZGVbN2v_##name(__m128d);   \
   extern "C" __m256 _ZGVdN8v_##name##f(__m256);  \
   extern "C" __m256d _ZGVdN4v_##name(__m256d);   \
   extern "C" __m512 _ZGVeN16v_##name##f(__m512); \
