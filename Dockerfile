@@ -33,9 +33,9 @@ RUN apt-get update \
  && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin nonroot
 COPY --from=build /build/server/actserve /build/client/actctl /usr/local/bin/
 USER nonroot
-EXPOSE 50051
+EXPOSE 50051 9464
 # The gRPC health service, through actctl (exit 0 only when SERVING).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["/usr/local/bin/actctl", "--server=127.0.0.1:50051", "--timeout=2", "health"]
 # Exec form: actserve is PID 1 and gets SIGTERM itself (it drains, then exits 0).
-ENTRYPOINT ["/usr/local/bin/actserve", "--address=0.0.0.0:50051"]
+ENTRYPOINT ["/usr/local/bin/actserve", "--address=0.0.0.0:50051", "--metrics_address=0.0.0.0:9464"]

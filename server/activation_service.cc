@@ -113,6 +113,7 @@ class EvaluateReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, g
       // The id is unknown without parsing; parsing is cheap next to the computation refused.
       v1::EvaluateRequest request;
       v1::EvaluateResponse response;
+      service_->CountRejection();
       SetError(Busy(service_->pool()), Parse(in_, &request) ? request.id() : 0, &response);
       Write(response);
     }
@@ -148,8 +149,20 @@ void SetError(const absl::Status& status, v1::EvaluateResponse* response) {
 }  // namespace
 
 ActivationServiceImpl::ActivationServiceImpl(Backend& backend, ComputePool& pool,
-                                             const ServiceOptions& options)
-    : backend_(backend), pool_(pool), options_(options) {}
+                                             const ServiceOptions& options, Metrics* metrics)
+    : backend_(backend), pool_(pool), metrics_(metrics), options_(options) {}
+
+template <class Request, class Response, class Run>
+absl::Status ActivationServiceImpl::Timed(const ActivationCall& call, bool backward,
+                                          const Request& request, Response* response, Run run) {
+  const absl::Time start = absl::Now();
+  absl::Status s = run(backend_, call, request, response);
+  if (metrics_ != nullptr && s.ok()) {
+    metrics_->RecordCompute(call.id, backward, request.x().dtype() == v1::DTYPE_FLOAT64,
+                            call.input_size, absl::ToDoubleSeconds(absl::Now() - start));
+  }
+  return s;
+}
 
 template <class Compute>
 grpc::ServerUnaryReactor* ActivationServiceImpl::Offload(grpc::CallbackServerContext* context,
@@ -172,6 +185,7 @@ grpc::ServerUnaryReactor* ActivationServiceImpl::Offload(grpc::CallbackServerCon
   });
   if (!queued) {
     AddInFlight(-1);
+    CountRejection();
     reactor->Finish(Busy(pool_));
   }
   return reactor;
@@ -207,7 +221,7 @@ grpc::ServerUnaryReactor* ActivationServiceImpl::Forward(grpc::CallbackServerCon
     absl::StatusOr<ActivationCall> call = PrepareForward(*req, options_.max_elements);
     if (!call.ok()) return ToGrpcStatus(call.status());
     auto* resp = google::protobuf::Arena::CreateMessage<v1::ForwardResponse>(&arena);
-    absl::Status s = RunForward(backend_, *call, *req, resp);
+    absl::Status s = Timed(*call, false, *req, resp, RunForward);
     return s.ok() ? Serialize(*resp, response) : ToGrpcStatus(s);
   });
 }
@@ -222,7 +236,7 @@ grpc::ServerUnaryReactor* ActivationServiceImpl::Backward(grpc::CallbackServerCo
     absl::StatusOr<ActivationCall> call = PrepareBackward(*req, options_.max_elements);
     if (!call.ok()) return ToGrpcStatus(call.status());
     auto* resp = google::protobuf::Arena::CreateMessage<v1::BackwardResponse>(&arena);
-    absl::Status s = RunBackward(backend_, *call, *req, resp);
+    absl::Status s = Timed(*call, true, *req, resp, RunBackward);
     return s.ok() ? Serialize(*resp, response) : ToGrpcStatus(s);
   });
 }
@@ -239,18 +253,18 @@ void ActivationServiceImpl::EvaluateOne(const v1::EvaluateRequest& request,
     case v1::EvaluateRequest::kForward: {
       absl::StatusOr<ActivationCall> call =
           PrepareForward(request.forward(), options_.max_elements);
-      absl::Status s =
-          call.ok() ? RunForward(backend_, *call, request.forward(), response->mutable_forward())
-                    : call.status();
+      absl::Status s = call.ok() ? Timed(*call, false, request.forward(),
+                                         response->mutable_forward(), RunForward)
+                                 : call.status();
       if (!s.ok()) SetError(s, response);
       return;
     }
     case v1::EvaluateRequest::kBackward: {
       absl::StatusOr<ActivationCall> call =
           PrepareBackward(request.backward(), options_.max_elements);
-      absl::Status s =
-          call.ok() ? RunBackward(backend_, *call, request.backward(), response->mutable_backward())
-                    : call.status();
+      absl::Status s = call.ok() ? Timed(*call, true, request.backward(),
+                                         response->mutable_backward(), RunBackward)
+                                 : call.status();
       if (!s.ok()) SetError(s, response);
       return;
     }

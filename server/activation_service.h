@@ -14,6 +14,7 @@
 #include "kernels/backend.h"
 #include "proto/actserve/v1/activation_service.grpc.pb.h"
 #include "server/compute_pool.h"
+#include "server/metrics.h"
 
 namespace actserve::server {
 
@@ -33,8 +34,9 @@ using ServiceBase = v1::ActivationService::WithCallbackMethod_ListActivations<
 
 class ActivationServiceImpl final : public ServiceBase {
  public:
-  // `backend` and `pool` must outlive the service.
-  ActivationServiceImpl(Backend& backend, ComputePool& pool, const ServiceOptions& options);
+  // `backend`, `pool` and `metrics` (which may be null: no metrics) must outlive the service.
+  ActivationServiceImpl(Backend& backend, ComputePool& pool, const ServiceOptions& options,
+                        Metrics* metrics = nullptr);
 
   // From now on new calls (and new messages on open streams) get UNAVAILABLE; calls already
   // accepted complete.
@@ -62,6 +64,11 @@ class ActivationServiceImpl final : public ServiceBase {
   ComputePool& pool() { return pool_; }
   // Accepted calls not yet finished, and open streams: what a drain waits for.
   void AddInFlight(int delta) { in_flight_.fetch_add(delta); }
+  int in_flight() const { return in_flight_.load(); }
+  // Records a refused request in the metrics.
+  void CountRejection() {
+    if (metrics_ != nullptr) metrics_->RecordRejection();
+  }
 
  private:
   // Queues compute() on the pool and finishes the call with its status; UNAVAILABLE while
@@ -76,8 +83,14 @@ class ActivationServiceImpl final : public ServiceBase {
   bool ComputesInline(size_t request_bytes) const { return request_bytes <= options_.inline_bytes; }
 
  private:
+  // Runs a validated call on the backend, recording it in the metrics.
+  template <class Request, class Response, class Run>
+  absl::Status Timed(const ActivationCall& call, bool backward, const Request& request,
+                     Response* response, Run run);
+
   Backend& backend_;
   ComputePool& pool_;
+  Metrics* const metrics_;
   const ServiceOptions options_;
   std::atomic<bool> draining_{false};
   std::atomic<int> in_flight_{0};

@@ -24,11 +24,16 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "prometheus/exposer.h"
 #include "server/activation_service.h"
 #include "server/compute_pool.h"
+#include "server/metrics.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1:50051",
           "Address to serve gRPC on, host:port. Port 0 picks a free port (printed at start).");
+ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464",
+          "Address to serve Prometheus metrics on (http://ADDRESS/metrics); empty: no metrics. "
+          "Port 0 picks a free port (printed at start).");
 ABSL_FLAG(int, compute_threads, 0, "Threads that compute requests (0: one per hardware thread).");
 ABSL_FLAG(int, kernel_threads, 0,
           "Threads one large tensor may be split across (0: one per hardware thread).");
@@ -65,8 +70,28 @@ int Run() {
   std::unique_ptr<Backend> backend =
       NewCpuBackend({.threads = absl::GetFlag(FLAGS_kernel_threads)});
   ComputePool pool(compute_threads, absl::GetFlag(FLAGS_max_queued));
-  ActivationServiceImpl service(*backend, pool,
-                                {.max_elements = absl::GetFlag(FLAGS_max_elements)});
+  const std::string metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  ActivationServiceImpl* service_ptr = nullptr;  // read by the metrics at scrape time
+  std::unique_ptr<Metrics> metrics;
+  if (!metrics_address.empty()) {
+    metrics = std::make_unique<Metrics>(Metrics::Sources{
+        .in_flight = [&service_ptr] { return service_ptr ? service_ptr->in_flight() : 0; },
+        .queue_depth = [&pool] { return pool.queued(); }});
+  }
+  ActivationServiceImpl service(*backend, pool, {.max_elements = absl::GetFlag(FLAGS_max_elements)},
+                                metrics.get());
+  service_ptr = &service;
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (metrics != nullptr) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(metrics_address);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "actserve: cannot serve metrics on %s (%s)\n", metrics_address.c_str(),
+                   e.what());
+      return 1;
+    }
+    for (const auto& c : metrics->Collectables()) exposer->RegisterCollectable(c);
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -79,6 +104,11 @@ int Run() {
   builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
   builder.SetMaxSendMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
   builder.RegisterService(&service);
+  if (metrics != nullptr) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(metrics->NewInterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     std::fprintf(stderr, "actserve: cannot listen on %s (address in use, or not host:port)\n",
@@ -89,6 +119,11 @@ int Run() {
   const std::string host = address.substr(0, address.rfind(':'));
   std::printf("actserve: listening on %s:%d (%d compute threads)\n", host.c_str(), port,
               compute_threads);
+  if (exposer != nullptr) {
+    const std::string metrics_host = metrics_address.substr(0, metrics_address.rfind(':'));
+    std::printf("actserve: metrics on http://%s:%d/metrics\n", metrics_host.c_str(),
+                exposer->GetListeningPorts().front());
+  }
   std::fflush(stdout);
 
   int signal = 0;

@@ -29,7 +29,8 @@ def generate_stubs(out):
 
 class ServerProcess:
     def __init__(self, *args):
-        self.proc = subprocess.Popen([SERVER, "--address=127.0.0.1:0", *args],
+        self.proc = subprocess.Popen([SERVER, "--address=127.0.0.1:0",
+                                      "--metrics_address=127.0.0.1:0", *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         m = re.search(r"listening on (\S+)", line)

@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "client/activation_client.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
@@ -406,6 +407,92 @@ TEST(ServerLifecycleTest, ABusyPortIsAClearErrorAtStart) {
   ASSERT_FALSE(second.ok());
   EXPECT_THAT(std::string(second.status().message()), HasSubstr("cannot listen on"));
   EXPECT_EQ((*first)->Stop(SIGINT, absl::Seconds(20)), 0);
+}
+
+}  // namespace
+}  // namespace actserve::testing
+
+namespace actserve::testing {
+namespace {
+
+double MetricValue(const std::string& text, const std::string& series) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (absl::StartsWith(line, series + " ")) {
+      return std::stod(std::string(line.substr(series.size() + 1)));
+    }
+  }
+  return -1;
+}
+
+// The real /metrics endpoint: gRPC server metrics with go-grpc-prometheus's names, domain
+// metrics, process metrics; counters move with the calls made.
+TEST(MetricsEndpointTest, CountsCallsElementsAndErrors) {
+  auto server = ServerProcess::Start(kServer, {});
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_FALSE((*server)->metrics_url().empty());
+  auto client = client::ActivationClient::Connect((*server)->address());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(client->Forward("gelu", {5}, std::vector<float>(5, 1.0f)).ok());
+  }
+  EXPECT_FALSE(client->Forward("relux", {1}, std::vector<float>{1.0f}).ok());
+  auto [rc, text] = RunCommand("curl -sf " + (*server)->metrics_url());
+  ASSERT_EQ(rc, 0);
+  const std::string fwd =
+      "{grpc_method=\"Forward\",grpc_service=\"actserve.v1.ActivationService\",grpc_type="
+      "\"unary\"}";
+  EXPECT_EQ(MetricValue(text, "grpc_server_started_total" + fwd), 4);
+  EXPECT_EQ(MetricValue(text, "grpc_server_msg_received_total" + fwd), 4);
+  EXPECT_EQ(MetricValue(text,
+                        "grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Forward\","
+                        "grpc_service=\"actserve.v1.ActivationService\",grpc_type=\"unary\"}"),
+            3);
+  EXPECT_EQ(MetricValue(text,
+                        "grpc_server_handled_total{grpc_code=\"InvalidArgument\","
+                        "grpc_method=\"Forward\",grpc_service=\"actserve.v1.ActivationService\","
+                        "grpc_type=\"unary\"}"),
+            1);
+  EXPECT_EQ(MetricValue(text,
+                        "actserve_elements_total{activation=\"gelu\",backend=\"cpu\","
+                        "direction=\"forward\",dtype=\"float32\"}"),
+            15);
+  EXPECT_THAT(text, HasSubstr("grpc_server_handling_seconds_bucket{grpc_method=\"Forward\","
+                              "grpc_service=\"actserve.v1.ActivationService\",grpc_type=\"unary\","
+                              "le=\"1e-05\"}"));
+  EXPECT_THAT(text, HasSubstr("actserve_build_info{backends=\"cpu\",version=\"0.1.0\"} 1"));
+  EXPECT_GT(MetricValue(text, "process_resident_memory_bytes"), 1e6);
+  EXPECT_GT(MetricValue(text, "process_start_time_seconds"), 1.7e9);
+  EXPECT_GE(MetricValue(text, "actserve_requests_in_flight"), 0);
+  EXPECT_EQ((*server)->Stop(SIGTERM, absl::Seconds(20)), 0);
+}
+
+TEST(MetricsEndpointTest, PromtoolFindsTheLiveEndpointClean) {
+  if (RunCommand("command -v promtool").first != 0) {
+    GTEST_SKIP() << "promtool is not installed (Debian package prometheus)";
+  }
+  auto server = ServerProcess::Start(kServer, {});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto client = client::ActivationClient::Connect((*server)->address());
+  ASSERT_TRUE(client->Forward("relu", {2}, std::vector<double>{-1, 1}).ok());
+  auto [rc, out] =
+      RunCommand("curl -sf " + (*server)->metrics_url() + " | promtool check metrics 2>&1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(out, "") << "promtool found problems";
+  EXPECT_EQ((*server)->Stop(SIGTERM, absl::Seconds(20)), 0);
+}
+
+TEST(MetricsEndpointTest, EmptyAddressTurnsMetricsOffAndABusyPortIsAnError) {
+  auto off = ServerProcess::Start(kServer, {"--metrics_address="});
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_TRUE((*off)->metrics_url().empty());
+  auto on = ServerProcess::Start(kServer, {});
+  ASSERT_TRUE(on.ok()) << on.status();
+  std::string busy = (*on)->metrics_url().substr(7);  // host:port/metrics
+  busy = busy.substr(0, busy.find('/'));
+  auto second = ServerProcess::Start(kServer, {"--metrics_address=" + busy});
+  ASSERT_FALSE(second.ok());
+  EXPECT_THAT(std::string(second.status().message()), HasSubstr("cannot serve metrics on"));
+  EXPECT_EQ((*off)->Stop(SIGTERM, absl::Seconds(20)), 0);
+  EXPECT_EQ((*on)->Stop(SIGTERM, absl::Seconds(20)), 0);
 }
 
 }  // namespace

@@ -19,9 +19,13 @@ namespace actserve::testing {
 
 absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::string& binary,
                                                                     std::vector<std::string> args) {
-  bool has_address = false;
-  for (const std::string& a : args) has_address |= absl::StartsWith(a, "--address");
+  bool has_address = false, has_metrics = false;
+  for (const std::string& a : args) {
+    has_address |= absl::StartsWith(a, "--address");
+    has_metrics |= absl::StartsWith(a, "--metrics_address");
+  }
   if (!has_address) args.insert(args.begin(), "--address=127.0.0.1:0");
+  if (!has_metrics) args.insert(args.begin(), "--metrics_address=127.0.0.1:0");
   std::unique_ptr<ServerProcess> p(new ServerProcess());
   char path[] = "/tmp/actserve_test_stderr_XXXXXX";
   int err_fd = mkstemp(path);
@@ -56,8 +60,14 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::s
       text.append(buf, n);
       size_t at = text.find("listening on ");
       size_t end = at == std::string::npos ? at : text.find(' ', at + 13);
-      if (end != std::string::npos) {
+      // The metrics line, if any, follows the listening line.
+      bool metrics_wanted = true;
+      for (const std::string& a : args) metrics_wanted &= a != "--metrics_address=";
+      size_t m = text.find("metrics on ");
+      size_t m_end = m == std::string::npos ? m : text.find('\n', m);
+      if (end != std::string::npos && (!metrics_wanted || m_end != std::string::npos)) {
         p->address_ = text.substr(at + 13, end - at - 13);
+        if (m_end != std::string::npos) p->metrics_url_ = text.substr(m + 11, m_end - m - 11);
         close(out[0]);
         return p;
       }

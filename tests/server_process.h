@@ -15,8 +15,9 @@ namespace actserve::testing {
 
 class ServerProcess {
  public:
-  // Starts `binary` with --address=127.0.0.1:0 (unless args set --address) and `args`, and waits
-  // until it prints the port it listens on. FAILED_PRECONDITION with its stderr if it exits.
+  // Starts `binary` with --address=127.0.0.1:0 and --metrics_address=127.0.0.1:0 (unless args
+  // set them) and `args`, and waits until it prints the port it listens on. FAILED_PRECONDITION
+  // with its stderr if it exits.
   static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(const std::string& binary,
                                                               std::vector<std::string> args);
   // Kills the process if it still runs.
@@ -24,6 +25,8 @@ class ServerProcess {
 
   // "127.0.0.1:PORT".
   const std::string& address() const { return address_; }
+  // "http://127.0.0.1:PORT/metrics", or empty when the server serves no metrics.
+  const std::string& metrics_url() const { return metrics_url_; }
   pid_t pid() const { return pid_; }
 
   // Sends `signal` and waits up to `timeout` for the exit; returns the exit status, or -1 if it
@@ -37,6 +40,7 @@ class ServerProcess {
   ServerProcess() = default;
   pid_t pid_ = -1;
   std::string address_;
+  std::string metrics_url_;
   std::string stderr_path_;
 };
 

@@ -9,6 +9,8 @@
    Forward (relu, float32) with the same load client and loads, at 1 Ki, 64 Ki and 1 Mi floats.
 2. Streaming vs unary: actctl load at 1 Ki floats, 16 in flight, both modes.
 3. Memory: actserve's resident set idle, and its peak under 16 concurrent 1 Mi-float requests.
+4. The cost of metrics: 1 Ki unary req/s with metrics on over metrics off (two servers,
+   measured alternately, medians of three rounds each).
 Writes OUT/report.md and the raw results beside it.
 """
 import argparse
@@ -43,8 +45,10 @@ def write_requests(out):
             f.write(req.SerializeToString())
 
 
-def start_server(build):
-    p = subprocess.Popen([os.path.join(build, "server", "actserve"), "--address=127.0.0.1:0"],
+def start_server(build, metrics=True):
+    metrics_flag = "--metrics_address=127.0.0.1:0" if metrics else "--metrics_address="
+    p = subprocess.Popen([os.path.join(build, "server", "actserve"), "--address=127.0.0.1:0",
+                          metrics_flag],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     m = re.search(r"listening on (\S+)", p.stdout.readline())
     if not m:
@@ -67,17 +71,43 @@ def actctl_load(build, address, mode, payload, in_flight, duration):
     return json.loads(out.stdout)
 
 
+def metrics_cost(args, benchlib):
+    """1 Ki unary req/s with metrics on over off, alternating servers, medians of 3 rounds."""
+    on, on_addr = start_server(args.build, metrics=True)
+    off, off_addr = start_server(args.build, metrics=False)
+    rps = {"on": [], "off": []}
+    try:
+        benchlib.wait_for_quiet(max_wait_s=120)
+        for _ in range(3):
+            for name, addr in (("on", on_addr), ("off", off_addr)):
+                rps[name].append(actctl_load(args.build, addr, "unary", 1024, 16, 3)["rps"])
+    finally:
+        for p in (on, off):
+            p.terminate()
+            p.wait(timeout=30)
+    med = {k: sorted(v)[1] for k, v in rps.items()}
+    return (f"Metrics cost at 1 Ki floats, 16 in flight (actctl load, 3 rounds of 3 s each, "
+            f"alternating): metrics on {med['on']:.0f} req/s, off {med['off']:.0f} req/s: "
+            f"{med['on'] / med['off']:.3f}x (target >= 0.97). Rounds on {rps['on']}, off "
+            f"{rps['off']}.")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared", "bench"))
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "service-bench"))
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default="", help="metrics: run only the metrics on/off comparison")
     args = ap.parse_args()
     shared = os.path.abspath(args.shared)
     os.makedirs(args.out, exist_ok=True)
     sys.path.insert(0, shared)
     import benchlib  # ../shared/bench's noise probe
+
+    if args.only == "metrics":
+        print(metrics_cost(args, benchlib))
+        return
 
     # The shared harness's native tools (echo_server, grpc_load).
     shared_build = os.path.join(args.out, "shared-build")
@@ -146,7 +176,8 @@ def main():
               f"{s['rps'] / u['rps']:.2f}x (target >= 1.5).",
               "", f"Resident memory: idle {idle_rss / 1024:.1f} MiB (target <= 32); peak under 16 "
               f"concurrent 1 Mi-float requests {peak_rss / 1024:.1f} MiB (target <= 256), at "
-              f"{loaded['rps']:.0f} req/s, {loaded['mbps']:.0f} MB/s."]
+              f"{loaded['rps']:.0f} req/s, {loaded['mbps']:.0f} MB/s.",
+              "", metrics_cost(args, benchlib)]
     text = "\n".join(lines)
     with open(os.path.join(args.out, "report.md"), "w") as f:
         f.write(text + "\n")

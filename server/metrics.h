@@ -1,0 +1,81 @@
+// Metrics: every metric family the server exports, owned in one place, on prometheus-cpp.
+//
+// - gRPC server metrics with go-grpc-prometheus's names and labels (grpc_server_started_total,
+//   grpc_server_handled_total, grpc_server_msg_received_total, grpc_server_msg_sent_total,
+//   grpc_server_handling_seconds), recorded by a server interceptor;
+// - actserve_* domain metrics: elements computed, compute time, requests in flight, compute queue
+//   depth and rejections, build info;
+// - process_* metrics as Prometheus clients publish them (prometheus-cpp 1.0 has none).
+//
+// Label values are bounded: methods come from the services the server registers (any other
+// path counts as "unknown"), activations from the catalog. Thread-safe.
+#ifndef ACTSERVE_SERVER_METRICS_H_
+#define ACTSERVE_SERVER_METRICS_H_
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "grpcpp/support/server_interceptor.h"
+#include "kernels/catalog/catalog.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace actserve::server {
+
+class Metrics {
+ public:
+  struct Sources {
+    std::function<int()> in_flight;    // requests and streams being served
+    std::function<int()> queue_depth;  // requests waiting for a compute thread
+  };
+  // `sources` are read at each scrape.
+  explicit Metrics(Sources sources);
+  ~Metrics();
+
+  // Everything to register with a prometheus::Exposer.
+  std::vector<std::shared_ptr<prometheus::Collectable>> Collectables() const;
+
+  // Creates the interceptors that record the gRPC server metrics, for
+  // ServerBuilder::experimental().SetInterceptorCreators.
+  std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> NewInterceptorFactory();
+
+  // One computation: `elements` input elements of `id`, in double or float, taking `seconds`.
+  void RecordCompute(ActivationId id, bool backward, bool fp64, int64_t elements, double seconds);
+  // A request refused because the compute queue was full.
+  void RecordRejection() { rejections_->Increment(); }
+
+  // Per-method gRPC metrics (public for the interceptor).
+  struct MethodMetrics {
+    prometheus::Counter* started;
+    prometheus::Counter* received;
+    prometheus::Counter* sent;
+    prometheus::Histogram* seconds;
+    std::array<prometheus::Counter*, 17> handled;  // by grpc::StatusCode
+  };
+  const MethodMetrics& ForMethod(const char* path) const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* started_;
+  prometheus::Family<prometheus::Counter>* handled_;
+  prometheus::Family<prometheus::Counter>* received_;
+  prometheus::Family<prometheus::Counter>* sent_;
+  prometheus::Family<prometheus::Histogram>* handling_seconds_;
+  std::vector<std::pair<std::string, MethodMetrics>> methods_;  // by path, fixed after construction
+  MethodMetrics unknown_method_;
+  // [activation][direction][dtype]
+  std::vector<std::array<std::array<prometheus::Counter*, 2>, 2>> elements_;
+  std::array<prometheus::Histogram*, 2> compute_seconds_;  // by direction
+  prometheus::Counter* rejections_;
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
+};
+
+}  // namespace actserve::server
+
+#endif  // ACTSERVE_SERVER_METRICS_H_
