@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Dockerfile and checks the image: non-root, the gRPC health check, no compiler in the
 # runtime stage, a gRPC call (actctl in a second container) through a published loopback port,
-# and a graceful stop on SIGTERM. Uses a Docker engine where one runs; otherwise rootful podman
+# its metrics through another, and a graceful stop on SIGTERM. Uses a Docker engine where one runs; otherwise rootful podman
 # from Debian's packages with a debian:bookworm base made locally (no registry is needed), as
 # ../shared/docker/README.md describes. Exit 77 (ctest: skipped) where neither can run.
 set -uo pipefail
@@ -69,7 +69,13 @@ check() {
 inspect() { "${C[@]}" image inspect "$IMAGE" --format "$1"; }
 
 echo "building $IMAGE with ${C[0]} (log: $LOG)"
+"${C[@]}" rmi -f "$IMAGE" >/dev/null 2>&1  # never check a stale image
 check "image builds" "${BUILD[@]}"
+if [ "$fail" != 0 ]; then
+  tail -20 "$LOG"
+  echo "$pass passed, $fail failed"
+  exit 1
+fi
 check "runs as a non-root user" test "$(inspect '{{.Config.User}}')" = nonroot
 check "entrypoint is actserve (exec form)" test "$(inspect '{{index .Config.Entrypoint 0}}')" = /usr/local/bin/actserve
 check "exposes 50051/tcp" sh -c "echo '$(inspect '{{json .Config.ExposedPorts}}')' | grep -q 50051/tcp"
@@ -79,7 +85,7 @@ check "no compiler in the runtime image" "${C[@]}" run --rm --entrypoint sh "$IM
 
 "${C[@]}" rm -f actserve-test >/dev/null 2>&1
 check "server container starts" "${C[@]}" run -d --name actserve-test --read-only --cap-drop=ALL \
-  --security-opt no-new-privileges -p 127.0.0.1::50051 "$IMAGE"
+  --security-opt no-new-privileges -p 127.0.0.1::50051 -p 127.0.0.1::9464 "$IMAGE"
 hostport=$("${C[@]}" port actserve-test 50051/tcp | head -1)
 for _ in $(seq 50); do
   "${C[@]}" run --rm --network host --entrypoint /usr/local/bin/actctl "$IMAGE" \
@@ -88,6 +94,9 @@ for _ in $(seq 50); do
 done
 check "gRPC call through $hostport from a second container" sh -c \
   "'${C[0]}' ${C[*]:1} run --rm --network host --entrypoint /usr/local/bin/actctl '$IMAGE' --server='$hostport' forward relu -- -1 2 | grep -qx '2,2'"
+metrics=$("${C[@]}" port actserve-test 9464/tcp | head -1)
+check "Prometheus metrics on $metrics" sh -c \
+  "curl -sf http://$metrics/metrics | grep -q '^grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"Forward\"'"
 if [ "${C[0]}" = podman ]; then
   check "healthcheck reports healthy" "${C[@]}" healthcheck run actserve-test
 fi
