@@ -60,7 +60,7 @@ bool Parse(const grpc::ByteBuffer& bytes, Message* message) {
   return message->ParseFromZeroCopyStream(&reader);
 }
 
-grpc::Status Unparsable(const char* type) {
+grpc::Status Unparsable(const std::string& type) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                       absl::StrFormat("the request is not a valid %s message", type));
 }
@@ -152,21 +152,9 @@ ActivationServiceImpl::ActivationServiceImpl(Backend& backend, ComputePool& pool
                                              const ServiceOptions& options, Metrics* metrics)
     : backend_(backend), pool_(pool), metrics_(metrics), options_(options) {}
 
-template <class Request, class Response, class Run>
-absl::Status ActivationServiceImpl::Timed(const ActivationCall& call, bool backward,
-                                          const Request& request, Response* response, Run run) {
-  const absl::Time start = absl::Now();
-  absl::Status s = run(backend_, call, request, response);
-  if (metrics_ != nullptr && s.ok()) {
-    metrics_->RecordCompute(call.id, backward, request.x().dtype() == v1::DTYPE_FLOAT64,
-                            call.input_size, absl::ToDoubleSeconds(absl::Now() - start));
-  }
-  return s;
-}
-
-template <class Compute>
+template <class Work>
 grpc::ServerUnaryReactor* ActivationServiceImpl::Offload(grpc::CallbackServerContext* context,
-                                                         size_t request_bytes, Compute compute) {
+                                                         size_t request_bytes, Work compute) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (draining()) {
     reactor->Finish(Draining());
@@ -211,34 +199,54 @@ bool ActivationServiceImpl::WaitUntilIdle(absl::Time deadline) const {
   return true;
 }
 
+template <class Request, class Response>
+absl::Status ActivationServiceImpl::Compute(const Request& request, Response* response) {
+  constexpr bool kBackward = std::is_same_v<Request, v1::BackwardRequest>;
+  absl::StatusOr<ActivationCall> call;
+  if constexpr (kBackward) {
+    call = PrepareBackward(request, options_.max_elements);
+  } else {
+    call = PrepareForward(request, options_.max_elements);
+  }
+  if (!call.ok()) return call.status();
+  const absl::Time start = absl::Now();
+  absl::Status s;
+  if constexpr (kBackward) {
+    s = RunBackward(backend_, *call, request, response);
+  } else {
+    s = RunForward(backend_, *call, request, response);
+  }
+  if (metrics_ != nullptr && s.ok()) {
+    metrics_->RecordCompute(call->id, kBackward, request.x().dtype() == v1::DTYPE_FLOAT64,
+                            call->input_size, absl::ToDoubleSeconds(absl::Now() - start));
+  }
+  return s;
+}
+
+template <class Request, class Response>
+grpc::ServerUnaryReactor* ActivationServiceImpl::Unary(grpc::CallbackServerContext* context,
+                                                       const grpc::ByteBuffer* request,
+                                                       grpc::ByteBuffer* response) {
+  return Offload(context, request->Length(), [this, request, response] {
+    google::protobuf::Arena arena;
+    auto* req = google::protobuf::Arena::CreateMessage<Request>(&arena);
+    if (!Parse(*request, req)) return Unparsable(Request::descriptor()->full_name());
+    auto* resp = google::protobuf::Arena::CreateMessage<Response>(&arena);
+    absl::Status s = Compute(*req, resp);
+    return s.ok() ? Serialize(*resp, response) : ToGrpcStatus(s);
+  });
+}
+
 grpc::ServerUnaryReactor* ActivationServiceImpl::Forward(grpc::CallbackServerContext* context,
                                                          const grpc::ByteBuffer* request,
                                                          grpc::ByteBuffer* response) {
-  return Offload(context, request->Length(), [this, request, response] {
-    google::protobuf::Arena arena;
-    auto* req = google::protobuf::Arena::CreateMessage<v1::ForwardRequest>(&arena);
-    if (!Parse(*request, req)) return Unparsable("actserve.v1.ForwardRequest");
-    absl::StatusOr<ActivationCall> call = PrepareForward(*req, options_.max_elements);
-    if (!call.ok()) return ToGrpcStatus(call.status());
-    auto* resp = google::protobuf::Arena::CreateMessage<v1::ForwardResponse>(&arena);
-    absl::Status s = Timed(*call, false, *req, resp, RunForward);
-    return s.ok() ? Serialize(*resp, response) : ToGrpcStatus(s);
-  });
+  return Unary<v1::ForwardRequest, v1::ForwardResponse>(context, request, response);
 }
 
 grpc::ServerUnaryReactor* ActivationServiceImpl::Backward(grpc::CallbackServerContext* context,
                                                           const grpc::ByteBuffer* request,
                                                           grpc::ByteBuffer* response) {
-  return Offload(context, request->Length(), [this, request, response] {
-    google::protobuf::Arena arena;
-    auto* req = google::protobuf::Arena::CreateMessage<v1::BackwardRequest>(&arena);
-    if (!Parse(*request, req)) return Unparsable("actserve.v1.BackwardRequest");
-    absl::StatusOr<ActivationCall> call = PrepareBackward(*req, options_.max_elements);
-    if (!call.ok()) return ToGrpcStatus(call.status());
-    auto* resp = google::protobuf::Arena::CreateMessage<v1::BackwardResponse>(&arena);
-    absl::Status s = Timed(*call, true, *req, resp, RunBackward);
-    return s.ok() ? Serialize(*resp, response) : ToGrpcStatus(s);
-  });
+  return Unary<v1::BackwardRequest, v1::BackwardResponse>(context, request, response);
 }
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ActivationServiceImpl::Evaluate(
@@ -249,29 +257,19 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ActivationServiceIm
 void ActivationServiceImpl::EvaluateOne(const v1::EvaluateRequest& request,
                                         v1::EvaluateResponse* response) {
   response->set_id(request.id());
+  absl::Status s;
   switch (request.call_case()) {
-    case v1::EvaluateRequest::kForward: {
-      absl::StatusOr<ActivationCall> call =
-          PrepareForward(request.forward(), options_.max_elements);
-      absl::Status s = call.ok() ? Timed(*call, false, request.forward(),
-                                         response->mutable_forward(), RunForward)
-                                 : call.status();
-      if (!s.ok()) SetError(s, response);
-      return;
-    }
-    case v1::EvaluateRequest::kBackward: {
-      absl::StatusOr<ActivationCall> call =
-          PrepareBackward(request.backward(), options_.max_elements);
-      absl::Status s = call.ok() ? Timed(*call, true, request.backward(),
-                                         response->mutable_backward(), RunBackward)
-                                 : call.status();
-      if (!s.ok()) SetError(s, response);
-      return;
-    }
+    case v1::EvaluateRequest::kForward:
+      s = Compute(request.forward(), response->mutable_forward());
+      break;
+    case v1::EvaluateRequest::kBackward:
+      s = Compute(request.backward(), response->mutable_backward());
+      break;
     case v1::EvaluateRequest::CALL_NOT_SET:
-      SetError(absl::InvalidArgumentError("call: set forward or backward"), response);
-      return;
+      s = absl::InvalidArgumentError("call: set forward or backward");
+      break;
   }
+  if (!s.ok()) SetError(s, response);
 }
 
 }  // namespace actserve::server

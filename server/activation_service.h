@@ -74,19 +74,22 @@ class ActivationServiceImpl final : public ServiceBase {
   // Queues compute() on the pool and finishes the call with its status; UNAVAILABLE while
   // draining, RESOURCE_EXHAUSTED when the queue is full, CANCELLED or DEADLINE_EXCEEDED if the
   // call ended before its turn came.
-  template <class Compute>
+  template <class Work>
   grpc::ServerUnaryReactor* Offload(grpc::CallbackServerContext* context, size_t request_bytes,
-                                    Compute compute);
+                                    Work compute);
 
  public:
   // Whether a request of this size is computed inline (see ServiceOptions::inline_bytes).
   bool ComputesInline(size_t request_bytes) const { return request_bytes <= options_.inline_bytes; }
 
  private:
-  // Runs a validated call on the backend, recording it in the metrics.
-  template <class Request, class Response, class Run>
-  absl::Status Timed(const ActivationCall& call, bool backward, const Request& request,
-                     Response* response, Run run);
+  // Validates and computes one request into `response`, recording it in the metrics.
+  template <class Request, class Response>
+  absl::Status Compute(const Request& request, Response* response);
+  // A unary handler: parses the request bytes into an arena, computes, serializes the response.
+  template <class Request, class Response>
+  grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context,
+                                  const grpc::ByteBuffer* request, grpc::ByteBuffer* response);
 
   Backend& backend_;
   ComputePool& pool_;
