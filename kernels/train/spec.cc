@@ -1,0 +1,254 @@
+#include "kernels/train/spec.h"
+
+#include <cmath>
+
+#include "absl/strings/str_format.h"
+#include "kernels/util/status_macros.h"
+
+namespace actserve::train {
+namespace {
+
+absl::Status Invalid(const std::string& field, const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
+}
+
+// INVALID_ARGUMENT unless lo <= v <= hi (open ends where asked) and v is finite.
+absl::Status CheckRange(const std::string& field, double v, double lo, double hi,
+                        bool lo_open = false, bool hi_open = false) {
+  bool ok = std::isfinite(v) && (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+  if (ok) return absl::OkStatus();
+  std::string range =
+      absl::StrFormat("%s%g, %g%s", lo_open ? "(" : "[", lo, hi, hi_open ? ")" : "]");
+  if (std::isinf(hi)) range = absl::StrFormat("%s %g", lo_open ? ">" : ">=", lo);
+  return Invalid(field, absl::StrFormat("%g is out of range; expected a finite value %s%s", v,
+                                        std::isinf(hi) ? "" : "in ", range));
+}
+
+absl::Status CheckFinite(const std::string& field, const std::vector<double>& values) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i])) {
+      return Invalid(absl::StrFormat("%s[%d]", field, i),
+                     absl::StrFormat("%g is not finite; expected finite values", values[i]));
+    }
+  }
+  return absl::OkStatus();
+}
+
+int64_t StepsPerEpoch(int64_t rows, int64_t batch) { return (rows + batch - 1) / batch; }
+
+}  // namespace
+
+absl::StatusOr<std::vector<int64_t>> LayerOutputs(const TrainSpec& spec) {
+  std::vector<int64_t> outputs;
+  for (size_t l = 0; l < spec.layers.size(); ++l) {
+    const LayerSpec& layer = spec.layers[l];
+    std::string field = absl::StrFormat("layers[%d]", l);
+    if (layer.units < 1 || layer.units > (int64_t{1} << 24)) {
+      return Invalid(field + ".units",
+                     absl::StrFormat("%d is out of range; expected 1 to %d", layer.units, 1 << 24));
+    }
+    CallSpec call = layer.activation;
+    call.shape = {1, layer.units};
+    absl::StatusOr<ActivationCall> prepared = PrepareCall(call);
+    if (!prepared.ok()) {
+      return absl::Status(prepared.status().code(),
+                          absl::StrCat(field, ".activation: ", prepared.status().message()));
+    }
+    outputs.push_back(prepared->output_shape[1]);
+  }
+  return outputs;
+}
+
+int64_t ParameterCount(const TrainSpec& spec) {
+  absl::StatusOr<std::vector<int64_t>> outputs = LayerOutputs(spec);
+  if (!outputs.ok()) return 0;
+  int64_t count = 0, inputs = spec.inputs;
+  for (size_t l = 0; l < spec.layers.size(); ++l) {
+    count += (inputs + 1) * spec.layers[l].units;
+    inputs = (*outputs)[l];
+  }
+  return count;
+}
+
+absl::Status ValidateData(const TrainSpec& spec, const Dataset& data, const std::string& field) {
+  if (data.rows < 1) return Invalid(field, "holds no rows; expected at least one");
+  if (data.features != spec.inputs) {
+    return Invalid(field + ".features",
+                   absl::StrFormat("rows have %d features but the network has %d inputs",
+                                   data.features, spec.inputs));
+  }
+  if (static_cast<int64_t>(data.x.size()) != data.rows * data.features) {
+    return Invalid(field + ".features", absl::StrFormat("holds %d values; expected %d rows x %d",
+                                                        data.x.size(), data.rows, data.features));
+  }
+  ACTSERVE_ASSIGN_OR_RETURN(std::vector<int64_t> outputs, LayerOutputs(spec));
+  const int64_t out = outputs.back();
+  const bool class_index = spec.loss == Loss::kSoftmaxCrossEntropy;
+  if (class_index ? data.target_width != 1 : data.target_width != 1 && data.target_width != out) {
+    return Invalid(field + ".targets",
+                   class_index
+                       ? absl::StrFormat("have %d values per row; softmax cross-entropy expects "
+                                         "one class index per row",
+                                         data.target_width)
+                       : absl::StrFormat("have %d values per row; expected %d (one per output)",
+                                         data.target_width, out));
+  }
+  if (!class_index && data.target_width == 1 && out != 1) {
+    return Invalid(field + ".targets",
+                   absl::StrFormat("have one value per row; expected %d (one per output)", out));
+  }
+  if (static_cast<int64_t>(data.y.size()) != data.rows * data.target_width) {
+    return Invalid(field + ".targets",
+                   absl::StrFormat("hold %d values; expected %d rows x %d", data.y.size(),
+                                   data.rows, data.target_width));
+  }
+  ACTSERVE_RETURN_IF_ERROR(CheckFinite(field + ".features", data.x));
+  ACTSERVE_RETURN_IF_ERROR(CheckFinite(field + ".targets", data.y));
+  for (size_t i = 0; i < data.y.size(); ++i) {
+    double t = data.y[i];
+    if (class_index && (t != std::floor(t) || t < 0 || t >= static_cast<double>(out))) {
+      return Invalid(
+          absl::StrFormat("%s.targets[%d]", field, i),
+          absl::StrFormat("%g is not a class index; expected an integer in [0, %d)", t, out));
+    }
+    if (spec.loss == Loss::kSigmoidCrossEntropy && (t < 0 || t > 1)) {
+      return Invalid(absl::StrFormat("%s.targets[%d]", field, i),
+                     absl::StrFormat("%g is outside [0, 1], the range of sigmoid cross-entropy "
+                                     "targets",
+                                     t));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validate(const TrainSpec& spec, const Dataset& train, const Dataset& validation,
+                      const Limits& limits) {
+  if (spec.inputs < 1 || spec.inputs > (int64_t{1} << 24)) {
+    return Invalid("inputs",
+                   absl::StrFormat("%d is out of range; expected 1 to %d", spec.inputs, 1 << 24));
+  }
+  if (spec.layers.empty()) {
+    return Invalid("layers", "is empty; expected at least the output layer");
+  }
+  if (static_cast<int64_t>(spec.layers.size()) > limits.max_layers) {
+    return absl::ResourceExhaustedError(absl::StrFormat("layers: %d layers exceed the limit of %d",
+                                                        spec.layers.size(), limits.max_layers));
+  }
+  ACTSERVE_ASSIGN_OR_RETURN(std::vector<int64_t> outputs, LayerOutputs(spec));
+  if (spec.loss == Loss::kSoftmaxCrossEntropy && outputs.back() < 2) {
+    return Invalid("loss", absl::StrFormat("softmax cross-entropy needs at least 2 output units; "
+                                           "the output layer has %d (use sigmoid cross-entropy "
+                                           "for one)",
+                                           outputs.back()));
+  }
+  const OptimizerSpec& opt = spec.optimizer;
+  const double inf = INFINITY;
+  ACTSERVE_RETURN_IF_ERROR(
+      CheckRange("optimizer.learning_rate", opt.learning_rate, 0, inf, /*lo_open=*/true));
+  ACTSERVE_RETURN_IF_ERROR(CheckRange("optimizer.momentum", opt.momentum, 0, 1, false, true));
+  ACTSERVE_RETURN_IF_ERROR(CheckRange("optimizer.beta1", opt.beta1, 0, 1, false, true));
+  ACTSERVE_RETURN_IF_ERROR(CheckRange("optimizer.beta2", opt.beta2, 0, 1, false, true));
+  ACTSERVE_RETURN_IF_ERROR(CheckRange("optimizer.epsilon", opt.epsilon, 0, inf, true));
+  ACTSERVE_RETURN_IF_ERROR(CheckRange("optimizer.l2", opt.l2, 0, inf));
+  if (opt.schedule == Schedule::kStep) {
+    if (opt.step_epochs < 1) {
+      return Invalid("optimizer.step_epochs",
+                     absl::StrFormat("%d is out of range; expected >= 1", opt.step_epochs));
+    }
+    ACTSERVE_RETURN_IF_ERROR(CheckRange("optimizer.gamma", opt.gamma, 0, 1, true));
+  }
+  if (opt.schedule == Schedule::kCosine) {
+    ACTSERVE_RETURN_IF_ERROR(
+        CheckRange("optimizer.min_lr", opt.min_lr, 0, opt.learning_rate, false, true));
+  }
+  ACTSERVE_RETURN_IF_ERROR(CheckRange("init_scale", spec.init_scale, 0, inf));
+  if (spec.init == Init::kExplicit) {
+    if (spec.initial_weights.size() != spec.layers.size()) {
+      return Invalid("initial_weights",
+                     absl::StrFormat("has %d layers; expected %d (one per layer)",
+                                     spec.initial_weights.size(), spec.layers.size()));
+    }
+    int64_t inputs = spec.inputs;
+    for (size_t l = 0; l < spec.layers.size(); ++l) {
+      const LayerWeights& w = spec.initial_weights[l];
+      const int64_t units = spec.layers[l].units;
+      std::string field = absl::StrFormat("initial_weights[%d]", l);
+      if (static_cast<int64_t>(w.weights.size()) != units * inputs) {
+        return Invalid(field + ".weights",
+                       absl::StrFormat("has %d values; expected %d x %d (units x inputs)",
+                                       w.weights.size(), units, inputs));
+      }
+      if (static_cast<int64_t>(w.bias.size()) != units) {
+        return Invalid(field + ".bias",
+                       absl::StrFormat("has %d values; expected %d", w.bias.size(), units));
+      }
+      ACTSERVE_RETURN_IF_ERROR(CheckFinite(field + ".weights", w.weights));
+      ACTSERVE_RETURN_IF_ERROR(CheckFinite(field + ".bias", w.bias));
+      if (!w.activation_param.empty()) {
+        return Invalid(field + ".activation_param",
+                       "is set; give a learnable parameter's initial values in the layer's "
+                       "activation parameters");
+      }
+      inputs = outputs[l];
+    }
+  } else if (!spec.initial_weights.empty()) {
+    return Invalid("initial_weights", "are given but init is not explicit");
+  }
+  if (spec.batch_size < 1) {
+    return Invalid("batch_size",
+                   absl::StrFormat("%d is out of range; expected >= 1", spec.batch_size));
+  }
+  if (spec.epochs < 1) {
+    return Invalid("epochs", absl::StrFormat("%d is out of range; expected >= 1", spec.epochs));
+  }
+  ACTSERVE_RETURN_IF_ERROR(
+      CheckRange("validation_fraction", spec.validation_fraction, 0, 1, false, true));
+  if (spec.validation_fraction > 0 && !validation.empty()) {
+    return Invalid("validation_fraction",
+                   "is set together with a validation set; expected one or the other");
+  }
+  if (spec.patience < 0) {
+    return Invalid("patience", absl::StrFormat("%d is out of range; expected >= 0", spec.patience));
+  }
+  ACTSERVE_RETURN_IF_ERROR(CheckRange("min_delta", spec.min_delta, 0, inf));
+  if (spec.report_every_steps < 0) {
+    return Invalid("report_every_steps",
+                   absl::StrFormat("%d is out of range; expected >= 0", spec.report_every_steps));
+  }
+
+  ACTSERVE_RETURN_IF_ERROR(ValidateData(spec, train, "data"));
+  if (!validation.empty())
+    ACTSERVE_RETURN_IF_ERROR(ValidateData(spec, validation, "validation_data"));
+
+  const int64_t params = ParameterCount(spec);
+  if (params > limits.max_parameters) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "layers: the network has %d parameters; the limit is %d", params, limits.max_parameters));
+  }
+  const int64_t elements = static_cast<int64_t>(train.x.size() + train.y.size() +
+                                                validation.x.size() + validation.y.size());
+  if (elements > limits.max_data_elements) {
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("data: %d values (features and targets) exceed the limit of %d", elements,
+                        limits.max_data_elements));
+  }
+  int64_t held = 0;
+  if (spec.validation_fraction > 0) {
+    held = std::clamp<int64_t>(std::llround(spec.validation_fraction * train.rows), 1, train.rows);
+  }
+  const int64_t train_rows = train.rows - held;
+  if (spec.batch_size > train_rows) {
+    return Invalid("batch_size",
+                   absl::StrFormat("%d is larger than the %d training rows%s", spec.batch_size,
+                                   train_rows, held > 0 ? " left after the validation split" : ""));
+  }
+  const int64_t steps = StepsPerEpoch(train_rows, spec.batch_size);
+  if (spec.epochs > limits.max_total_steps / steps) {
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("epochs: %d epochs x %d steps exceed the limit of %d steps per job",
+                        spec.epochs, steps, limits.max_total_steps));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace actserve::train

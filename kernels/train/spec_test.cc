@@ -1,0 +1,110 @@
+#include "kernels/train/spec.h"
+
+#include <cmath>
+
+#include "gtest/gtest.h"
+
+namespace actserve::train {
+namespace {
+
+TrainSpec Xor() {
+  TrainSpec spec;
+  spec.inputs = 2;
+  spec.layers = {{8, {.activation = "tanh"}}, {2, {.activation = "identity"}}};
+  spec.loss = Loss::kSoftmaxCrossEntropy;
+  spec.batch_size = 4;
+  return spec;
+}
+
+Dataset Data(int64_t rows = 8) {
+  Dataset d;
+  d.rows = rows;
+  d.features = 2;
+  d.x.assign(rows * 2, 0.5);
+  d.y.assign(rows, 1);
+  return d;
+}
+
+// Validate's message for `spec` (OK: "").
+std::string Error(const TrainSpec& spec, const Dataset& data = Data(), Limits limits = {}) {
+  absl::Status s = Validate(spec, data, Dataset(), limits);
+  return s.ok() ? "" : absl::StrCat(absl::StatusCodeToString(s.code()), ": ", s.message());
+}
+
+TEST(SpecTest, AValidSpecPasses) { EXPECT_EQ(Error(Xor()), ""); }
+
+TEST(SpecTest, BadInputNamesTheField) {
+  struct Bad {
+    std::function<void(TrainSpec&, Dataset&)> mutate;
+    std::string expected;  // prefix of the message
+  } cases[] = {
+      {[](TrainSpec& s, Dataset&) { s.inputs = 0; }, "INVALID_ARGUMENT: inputs:"},
+      {[](TrainSpec& s, Dataset&) { s.layers.clear(); }, "INVALID_ARGUMENT: layers:"},
+      {[](TrainSpec& s, Dataset&) { s.layers[0].units = -1; },
+       "INVALID_ARGUMENT: layers[0].units:"},
+      {[](TrainSpec& s, Dataset&) { s.layers[0].activation.activation = "nope"; },
+       "INVALID_ARGUMENT: layers[0].activation:"},
+      {[](TrainSpec& s, Dataset&) { s.layers[1].units = 1; }, "INVALID_ARGUMENT: loss:"},
+      {[](TrainSpec& s, Dataset&) { s.optimizer.learning_rate = 0; },
+       "INVALID_ARGUMENT: optimizer.learning_rate:"},
+      {[](TrainSpec& s, Dataset&) { s.optimizer.learning_rate = NAN; },
+       "INVALID_ARGUMENT: optimizer.learning_rate:"},
+      {[](TrainSpec& s, Dataset&) { s.optimizer.l2 = INFINITY; },
+       "INVALID_ARGUMENT: optimizer.l2:"},
+      {[](TrainSpec& s, Dataset&) { s.optimizer.momentum = 1; },
+       "INVALID_ARGUMENT: optimizer.momentum:"},
+      {[](TrainSpec& s, Dataset&) { s.batch_size = 9; },
+       "INVALID_ARGUMENT: batch_size: 9 is larger"},
+      {[](TrainSpec& s, Dataset&) { s.batch_size = 0; }, "INVALID_ARGUMENT: batch_size:"},
+      {[](TrainSpec& s, Dataset&) { s.epochs = 0; }, "INVALID_ARGUMENT: epochs:"},
+      {[](TrainSpec&, Dataset& d) { d.x[3] = NAN; }, "INVALID_ARGUMENT: data.features[3]:"},
+      {[](TrainSpec&, Dataset& d) { d.y[2] = 2; }, "INVALID_ARGUMENT: data.targets[2]:"},
+      {[](TrainSpec&, Dataset& d) { d.y[2] = 0.5; }, "INVALID_ARGUMENT: data.targets[2]:"},
+      {[](TrainSpec&, Dataset& d) { d.features = 3; }, "INVALID_ARGUMENT: data.features:"},
+      {[](TrainSpec& s, Dataset&) {
+         s.init = Init::kExplicit;
+         s.initial_weights.resize(2);
+       },
+       "INVALID_ARGUMENT: initial_weights[0].weights:"},
+      {[](TrainSpec& s, Dataset&) { s.validation_fraction = 1; },
+       "INVALID_ARGUMENT: validation_fraction:"},
+      {[](TrainSpec& s, Dataset&) { s.layers[0].units = 1 << 23; }, "RESOURCE_EXHAUSTED: layers:"},
+      {[](TrainSpec& s, Dataset&) { s.epochs = int64_t{1} << 40; }, "RESOURCE_EXHAUSTED: epochs:"},
+  };
+  for (const Bad& bad : cases) {
+    TrainSpec spec = Xor();
+    Dataset data = Data();
+    bad.mutate(spec, data);
+    std::string error;
+    absl::Status s = Validate(spec, data, Dataset(), Limits());
+    error = absl::StrCat(absl::StatusCodeToString(s.code()), ": ", s.message());
+    EXPECT_EQ(error.substr(0, bad.expected.size()), bad.expected) << error;
+  }
+}
+
+TEST(SpecTest, SigmoidCrossEntropyTargetsMustBeProbabilities) {
+  TrainSpec spec = Xor();
+  spec.loss = Loss::kSigmoidCrossEntropy;
+  spec.layers[1].units = 1;
+  Dataset data = Data();
+  data.y[0] = 1.5;
+  EXPECT_NE(Error(spec, data).find("data.targets[0]: 1.5 is outside [0, 1]"), std::string::npos);
+}
+
+TEST(SpecTest, MaxoutNarrowsTheNextLayersInputs) {
+  TrainSpec spec = Xor();
+  spec.layers[0].activation = {.activation = "maxout", .params = {{"k", {2}}}};
+  absl::StatusOr<std::vector<int64_t>> outputs = LayerOutputs(spec);
+  ASSERT_TRUE(outputs.ok()) << outputs.status();
+  EXPECT_EQ((*outputs)[0], 4);
+  EXPECT_EQ(ParameterCount(spec), 8 * 3 + 2 * 5);
+}
+
+TEST(SpecTest, DataBeyondTheLimitIsResourceExhausted) {
+  Limits limits;
+  limits.max_data_elements = 10;
+  EXPECT_EQ(Error(Xor(), Data(), limits).substr(0, 25), "RESOURCE_EXHAUSTED: data:");
+}
+
+}  // namespace
+}  // namespace actserve::train

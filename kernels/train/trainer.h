@@ -1,0 +1,97 @@
+// Train: runs one training job to its end on the calling thread, reporting progress and
+// per-layer diagnostics as it goes; Predict: evaluates a network's weights on new rows.
+//
+// Deterministic: the same spec, data and backend (with the same thread count) give bit-identical
+// weights and progress. The matrix products use Eigen on the calling thread.
+#ifndef ACTSERVE_KERNELS_TRAIN_TRAINER_H_
+#define ACTSERVE_KERNELS_TRAIN_TRAINER_H_
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "kernels/backend.h"
+#include "kernels/train/dataset.h"
+#include "kernels/train/spec.h"
+
+namespace actserve::train {
+
+// One layer's health over a reporting period: the failure modes the survey discusses.
+struct LayerDiagnostics {
+  // Whether the derivative statistics exist: elementwise activations only (for last-axis ones,
+  // softmax, maxout, glu, f' is a Jacobian and both fractions are reported as 0).
+  bool has_derivative_stats = false;
+  double dead_fraction = 0;       // units whose f'(z) was 0 for every sample of the period
+  double saturated_fraction = 0;  // (sample, unit) pairs with |f'(z)| < 1e-3
+  double activation_mean = 0;     // of the layer's outputs over the period
+  double activation_std = 0;
+  double weight_norm = 0;    // ||W||_F at the report
+  double gradient_norm = 0;  // ||dLoss/dW||_F, averaged over the period's steps
+};
+
+struct Progress {
+  int64_t epoch = 0;  // 1-based: the epoch this report ends or lies in
+  int64_t step = 0;   // training steps done so far, all epochs
+  bool epoch_end = false;
+  double learning_rate = 0;
+  // Over the period's batches (the weights change during it), without the L2 term.
+  double train_loss = 0;
+  double train_accuracy = 0;  // classification losses only (has_accuracy)
+  bool has_accuracy = false;
+  // On the whole validation set at the end of an epoch, when there is one.
+  bool has_validation = false;
+  double validation_loss = 0;
+  double validation_accuracy = 0;
+  std::vector<LayerDiagnostics> layers;
+  double elapsed_seconds = 0;
+};
+
+enum class Outcome { kCompleted, kEarlyStopped, kCancelled, kFailed };
+
+struct TrainResult {
+  Outcome outcome = Outcome::kCompleted;
+  // kFailed: why (the loss became NaN or Inf: INVALID_ARGUMENT... see Train; the wall-time limit:
+  // DEADLINE_EXCEEDED).
+  absl::Status failure;
+  std::vector<LayerWeights> weights;  // the final weights (the best ones after early stopping)
+  int64_t epochs = 0, steps = 0;
+  // The returned weights evaluated on the whole training and validation sets (not on failure).
+  bool evaluated = false;
+  double train_loss = 0, train_accuracy = 0;
+  bool has_validation = false;
+  double validation_loss = 0, validation_accuracy = 0;
+  bool has_accuracy = false;
+};
+
+struct TrainOptions {
+  Backend* backend = nullptr;  // required; evaluates the activations
+  // Called on the training thread after every reporting period.
+  std::function<void(const Progress&)> on_progress;
+  // Polled before every step and every evaluation chunk; true stops the job as kCancelled.
+  std::function<bool()> stop_requested;
+  absl::Duration max_wall_time = absl::InfiniteDuration();
+};
+
+// Trains the network `spec` describes on `train` (validation: `validation`, or the spec's split
+// of `train`). Both must have passed Validate. The data is consumed: it is released, with every
+// working buffer, before Train returns. The outcome is in the result: a loss that becomes NaN or
+// Inf fails the job with FAILED_PRECONDITION naming the epoch and step; exceeding max_wall_time
+// fails it with DEADLINE_EXCEEDED. Errors of the backend are returned as they are.
+absl::StatusOr<TrainResult> Train(const TrainSpec& spec, Dataset train, Dataset validation,
+                                  const TrainOptions& options);
+
+// Evaluates the network `spec` describes with `weights` (shaped as Network::Weights gives them)
+// on `x`'s features, in the spec's dtype, in inference mode. Returns rows x outputs values: the
+// output layer's values (logits for the cross-entropy losses).
+absl::StatusOr<std::vector<double>> Predict(const TrainSpec& spec,
+                                            const std::vector<LayerWeights>& weights,
+                                            const Dataset& x, Backend& backend);
+
+// Bytes a job holding `data` plus training buffers will use, roughly: for accounting.
+size_t EstimateJobBytes(const TrainSpec& spec, const Dataset& train, const Dataset& validation);
+
+}  // namespace actserve::train
+
+#endif  // ACTSERVE_KERNELS_TRAIN_TRAINER_H_

@@ -1,0 +1,231 @@
+#include "kernels/train/trainer.h"
+
+#include <atomic>
+#include <cmath>
+#include <memory>
+
+#include "gtest/gtest.h"
+#include "kernels/cpu/cpu_backend.h"
+
+namespace actserve::train {
+namespace {
+
+class TrainerTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Backend> backend_ = NewCpuBackend({.threads = 1});
+
+  static TrainSpec Classifier(int64_t inputs, std::vector<int64_t> hidden, const char* activation,
+                              int64_t classes) {
+    TrainSpec spec;
+    spec.inputs = inputs;
+    for (int64_t units : hidden) spec.layers.push_back({units, {.activation = activation}});
+    spec.layers.push_back({classes, {.activation = "identity"}});
+    spec.loss = Loss::kSoftmaxCrossEntropy;
+    return spec;
+  }
+
+  static Dataset Data(const char* name, int64_t rows, uint64_t seed = 1) {
+    absl::StatusOr<Dataset> d = Generate({.name = name, .rows = rows, .seed = seed}, 1 << 20);
+    EXPECT_TRUE(d.ok()) << d.status();
+    return *d;
+  }
+
+  TrainResult Run(const TrainSpec& spec, const Dataset& data,
+                  std::vector<Progress>* progress = nullptr, std::function<bool()> stop = nullptr) {
+    EXPECT_TRUE(Validate(spec, data, Dataset(), Limits()).ok())
+        << Validate(spec, data, Dataset(), Limits());
+    TrainOptions options;
+    options.backend = backend_.get();
+    if (progress) options.on_progress = [progress](const Progress& p) { progress->push_back(p); };
+    options.stop_requested = std::move(stop);
+    absl::StatusOr<TrainResult> r = Train(spec, data, Dataset(), options);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : TrainResult();
+  }
+};
+
+TEST_F(TrainerTest, XorReachesNinetyNinePercentWithTanh) {
+  TrainSpec spec = Classifier(2, {8}, "tanh", 2);
+  spec.optimizer = {.kind = OptimizerKind::kMomentum, .learning_rate = 0.1};
+  spec.batch_size = 16;
+  spec.epochs = 60;
+  spec.seed = 1;
+  TrainResult r = Run(spec, Data("xor", 400));
+  EXPECT_EQ(r.outcome, Outcome::kCompleted);
+  EXPECT_GE(r.train_accuracy, 0.99);
+}
+
+TEST_F(TrainerTest, TwoSpiralsReachNinetyFivePercentWithRelu) {
+  TrainSpec spec = Classifier(2, {64, 64}, "relu", 2);
+  spec.optimizer = {.kind = OptimizerKind::kAdam, .learning_rate = 0.01};
+  spec.init = Init::kHe;
+  spec.batch_size = 32;
+  spec.epochs = 300;
+  spec.seed = 2;
+  TrainResult r = Run(spec, Data("two_spirals", 400));
+  EXPECT_GE(r.train_accuracy, 0.95);
+}
+
+TEST_F(TrainerTest, TwoSpiralsReachNinetyFivePercentWithTanh) {
+  TrainSpec spec = Classifier(2, {64, 64}, "tanh", 2);
+  spec.optimizer = {.kind = OptimizerKind::kAdam, .learning_rate = 0.01};
+  spec.batch_size = 32;
+  spec.epochs = 1000;
+  spec.seed = 2;
+  TrainResult r = Run(spec, Data("two_spirals", 400));
+  EXPECT_GE(r.train_accuracy, 0.95);
+}
+
+TEST_F(TrainerTest, SameSpecAndSeedGiveBitIdenticalWeightsAndProgress) {
+  TrainSpec spec = Classifier(2, {16, 16}, "rrelu", 3);  // stochastic in training: noise too
+  spec.optimizer = {.kind = OptimizerKind::kAdam, .learning_rate = 0.01};
+  spec.epochs = 5;
+  spec.validation_fraction = 0.2;
+  spec.seed = 42;
+  Dataset data = Data("blobs", 300);
+  std::vector<Progress> pa, pb;
+  TrainResult a = Run(spec, data, &pa), b = Run(spec, data, &pb);
+  ASSERT_EQ(a.weights.size(), b.weights.size());
+  for (size_t l = 0; l < a.weights.size(); ++l) {
+    EXPECT_EQ(a.weights[l].weights, b.weights[l].weights);
+    EXPECT_EQ(a.weights[l].bias, b.weights[l].bias);
+  }
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) {
+    EXPECT_EQ(pa[i].train_loss, pb[i].train_loss);
+    EXPECT_EQ(pa[i].validation_loss, pb[i].validation_loss);
+    EXPECT_EQ(pa[i].layers[0].gradient_norm, pb[i].layers[0].gradient_norm);
+  }
+  spec.seed = 43;
+  TrainResult c = Run(spec, data);
+  EXPECT_NE(a.weights[0].weights, c.weights[0].weights);
+}
+
+TEST_F(TrainerTest, DeepSigmoidNetworkShowsVanishingGradientsInEarlyLayers) {
+  TrainSpec spec = Classifier(2, {32, 32, 32, 32, 32, 32, 32, 32}, "sigmoid", 2);
+  spec.optimizer.learning_rate = 0.1;
+  spec.epochs = 3;
+  std::vector<Progress> progress;
+  Run(spec, Data("moons", 256), &progress);
+  ASSERT_FALSE(progress.empty());
+  const std::vector<LayerDiagnostics>& layers = progress.back().layers;
+  // Each sigmoid layer scales the backpropagated signal by at most 1/4 times ||W||: the first
+  // layer's gradient is orders of magnitude below the last hidden layer's.
+  EXPECT_LT(layers[0].gradient_norm, 1e-3 * layers[7].gradient_norm)
+      << "first " << layers[0].gradient_norm << ", last hidden " << layers[7].gradient_norm;
+  for (size_t l = 1; l < 8; ++l) EXPECT_LT(layers[l - 1].gradient_norm, layers[l].gradient_norm);
+}
+
+TEST_F(TrainerTest, ReluAtAHighLearningRateShowsDeadUnits) {
+  TrainSpec spec = Classifier(2, {64, 64}, "relu", 3);
+  spec.init = Init::kHe;
+  spec.seed = 3;
+  spec.epochs = 5;
+  Dataset data = Data("blobs", 512);
+  spec.optimizer.learning_rate = 0.01;
+  std::vector<Progress> calm, hot;
+  Run(spec, data, &calm);
+  spec.optimizer.learning_rate = 0.3;  // 30x the calm rate
+  TrainResult r = Run(spec, data, &hot);
+  ASSERT_FALSE(calm.empty());
+  ASSERT_FALSE(hot.empty()) << r.failure;
+  EXPECT_LT(calm.back().layers[1].dead_fraction, 0.1);
+  EXPECT_LT(calm.back().layers[0].dead_fraction, 0.1);
+  EXPECT_GT(std::max(hot.back().layers[0].dead_fraction, hot.back().layers[1].dead_fraction), 0.4)
+      << "layer 0 " << hot.back().layers[0].dead_fraction << ", layer 1 "
+      << hot.back().layers[1].dead_fraction;
+  EXPECT_TRUE(hot.back().layers[0].has_derivative_stats);
+}
+
+TEST_F(TrainerTest, SaturatedTanhUnitsAreCounted) {
+  TrainSpec spec = Classifier(2, {16}, "tanh", 2);
+  spec.init = Init::kUniform;
+  spec.init_scale = 50;  // pre-activations far in the tails
+  spec.epochs = 1;
+  std::vector<Progress> progress;
+  Run(spec, Data("xor", 64), &progress);
+  EXPECT_GT(progress.back().layers[0].saturated_fraction, 0.8);
+}
+
+TEST_F(TrainerTest, ADivergingLossFailsTheJobWithItsReason) {
+  TrainSpec spec;
+  spec.inputs = 1;
+  spec.layers = {{16, {.activation = "relu"}}, {1, {.activation = "identity"}}};
+  spec.loss = Loss::kMeanSquaredError;
+  spec.optimizer.learning_rate = 1e6;
+  spec.epochs = 50;
+  TrainResult r = Run(spec, Data("sine", 64));
+  EXPECT_EQ(r.outcome, Outcome::kFailed);
+  EXPECT_EQ(r.failure.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.failure.message().find("the training loss became"), std::string::npos) << r.failure;
+}
+
+TEST_F(TrainerTest, StopRequestCancelsBeforeTheNextStep) {
+  TrainSpec spec = Classifier(2, {8}, "tanh", 2);
+  spec.epochs = 1000;
+  std::atomic<int> polls{0};
+  TrainResult r = Run(spec, Data("xor", 64), nullptr, [&] { return ++polls > 10; });
+  EXPECT_EQ(r.outcome, Outcome::kCancelled);
+  EXPECT_EQ(r.steps, 10);
+}
+
+TEST_F(TrainerTest, EarlyStoppingStopsOnAPlateauAndKeepsTheBestWeights) {
+  TrainSpec spec = Classifier(2, {8}, "tanh", 2);
+  spec.optimizer.learning_rate = 1e-9;  // nothing improves
+  spec.epochs = 100;
+  spec.patience = 3;
+  spec.min_delta = 1e-3;
+  spec.validation_fraction = 0.25;
+  std::vector<Progress> progress;
+  TrainResult r = Run(spec, Data("moons", 200), &progress);
+  EXPECT_EQ(r.outcome, Outcome::kEarlyStopped);
+  EXPECT_EQ(r.epochs, 4);
+  EXPECT_TRUE(r.has_validation);
+  EXPECT_TRUE(progress.back().has_validation);
+}
+
+TEST_F(TrainerTest, AdamFitsSineRegression) {
+  TrainSpec spec;
+  spec.inputs = 1;
+  spec.layers = {
+      {32, {.activation = "tanh"}}, {32, {.activation = "tanh"}}, {1, {.activation = "identity"}}};
+  spec.loss = Loss::kMeanSquaredError;
+  spec.optimizer = {.kind = OptimizerKind::kAdam, .learning_rate = 0.01};
+  spec.epochs = 100;
+  TrainResult r = Run(spec, Data("sine", 256));
+  EXPECT_FALSE(r.has_accuracy);
+  EXPECT_LT(r.train_loss, 0.02);  // the noise alone is 0.01
+}
+
+TEST_F(TrainerTest, StepReportsComeBetweenEpochReports) {
+  TrainSpec spec = Classifier(2, {8}, "tanh", 2);
+  spec.batch_size = 10;
+  spec.epochs = 2;
+  spec.report_every_steps = 3;
+  std::vector<Progress> progress;
+  Run(spec, Data("xor", 100), &progress);
+  // 10 steps an epoch: reports after steps 3, 6, 9, 10 (epoch), 12, 15, 18, 20 (epoch).
+  std::vector<int64_t> steps;
+  for (const Progress& p : progress) steps.push_back(p.step);
+  EXPECT_EQ(steps, (std::vector<int64_t>{3, 6, 9, 10, 12, 15, 18, 20}));
+  EXPECT_TRUE(progress[3].epoch_end);
+  EXPECT_EQ(progress[4].epoch, 2);
+}
+
+TEST_F(TrainerTest, PredictReproducesTheTrainedModelsAccuracy) {
+  TrainSpec spec = Classifier(2, {8}, "tanh", 2);
+  spec.optimizer = {.kind = OptimizerKind::kMomentum, .learning_rate = 0.1};
+  spec.epochs = 60;
+  spec.batch_size = 16;
+  Dataset data = Data("xor", 400);
+  TrainResult r = Run(spec, data);
+  absl::StatusOr<std::vector<double>> out = Predict(spec, r.weights, data, *backend_);
+  ASSERT_TRUE(out.ok()) << out.status();
+  int correct = 0;
+  for (int64_t i = 0; i < data.rows; ++i)
+    correct += ((*out)[2 * i + 1] > (*out)[2 * i]) == (data.y[i] == 1);
+  EXPECT_NEAR(correct / 400.0, r.train_accuracy, 1e-12);
+}
+
+}  // namespace
+}  // namespace actserve::train
