@@ -8,6 +8,11 @@
 //   actctl plot NAME[,NAME...] [--range=A:B:N] [--out=FILE.svg]
 //   actctl load [--mode=unary|stream] [--payload=FLOATS] [--in_flight=N] [--duration=S]
 //          [--activation=NAME]   (a closed-loop load generator; prints req/s, MB/s, p50, p99)
+//   actctl train JOB_FILE [--curves=FILE.svg] [--detach]   (JOB_FILE: a JobSpec in protobuf text
+//          format, or JSON if it ends in .json; shows progress, then a summary)
+//   actctl jobs | watch ID | cancel ID | delete ID | curves ID [--curves=FILE.svg]
+//   actctl predict --job=ID --features='1,2;3,4'
+//   actctl sweep JOB_FILE --activations=relu,tanh,...   (the same job once per activation)
 //
 // Inputs given as values, a range or CSV are one tensor of shape [n]; last-axis functions see
 // them as one row. Exit status: 0 on success, 1 on a failed call (the server's status is
@@ -35,6 +40,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "client/activation_client.h"
+#include "client/actctl_train.h"
+#include "client/svg_chart.h"
 #include "google/protobuf/util/json_util.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "The actserve server, host:port.");
@@ -229,68 +236,13 @@ int Plot(ActivationClient& client, const std::string& names, const CallOptions& 
     curves.push_back({name, y->values, false});
     curves.push_back({name + "'", d->dx.values, true});
   }
-  double ymin = 0, ymax = 0;
-  for (const Curve& c : curves) {
-    for (double v : c.y) {
-      if (std::isfinite(v)) ymin = std::min(ymin, v), ymax = std::max(ymax, v);
-    }
-  }
-  ymin = std::max(ymin, -10.0), ymax = std::min(ymax, 10.0);
-  if (ymax - ymin < 1e-9) ymax = ymin + 1;
-  const double W = 800, H = 500, L = 70, R = 160, T = 20, B = 40;
-  const double x0 = xs->front(), x1 = xs->back();
-  auto px = [&](double x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
-  auto py = [&](double y) { return T + (ymax - y) / (ymax - ymin) * (H - T - B); };
-  static const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"};
-  std::string svg = absl::StrFormat(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" "
-      "font-family=\"sans-serif\" "
-      "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-      W, H);
-  // Axes at y = 0 and x = 0 where visible, and the frame with its ranges.
-  absl::StrAppend(&svg, absl::StrFormat("<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" "
-                                        "fill=\"none\" stroke=\"#888\"/>\n",
-                                        L, T, W - L - R, H - T - B));
-  if (ymin < 0 && ymax > 0) {
-    absl::StrAppend(
-        &svg, absl::StrFormat("<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#ccc\"/>\n",
-                              L, py(0), W - R, py(0)));
-  }
-  if (x0 < 0 && x1 > 0) {
-    absl::StrAppend(
-        &svg, absl::StrFormat("<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#ccc\"/>\n",
-                              px(0), T, px(0), H - B));
-  }
-  absl::StrAppend(
-      &svg, absl::StrFormat(
-                "<text x=\"%g\" y=\"%g\">%.3g</text><text x=\"%g\" y=\"%g\" "
-                "text-anchor=\"end\">%.3g</text>\n"
-                "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%.3g</text><text x=\"%g\" y=\"%g\" "
-                "text-anchor=\"end\">%.3g</text>\n",
-                L, H - B + 16, x0, W - R, H - B + 16, x1, L - 6, T + 10, ymax, L - 6, H - B, ymin));
+  Panel panel;
   for (size_t c = 0; c < curves.size(); ++c) {
-    const char* color = kColors[(c / 2) % 6];
-    std::string points;
-    for (size_t i = 0; i < xs->size(); ++i) {
-      double v = std::clamp(curves[c].y[i], ymin, ymax);
-      if (std::isfinite(v))
-        absl::StrAppend(&points, absl::StrFormat("%.2f,%.2f ", px((*xs)[i]), py(v)));
-    }
-    absl::StrAppend(
-        &svg, absl::StrFormat(
-                  "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"%s\"/>\n",
-                  color, curves[c].dashed ? " stroke-dasharray=\"6,4\"" : "", points));
-    double ly = T + 16 + 18 * c;
-    absl::StrAppend(
-        &svg,
-        absl::StrFormat(
-            "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"%s\" stroke-width=\"2\"%s/>"
-            "<text x=\"%g\" y=\"%g\">%s</text>\n",
-            W - R + 12, ly, W - R + 40, ly, color,
-            curves[c].dashed ? " stroke-dasharray=\"6,4\"" : "", W - R + 46, ly + 4,
-            curves[c].label));
+    panel.series.push_back(
+        {curves[c].label, *xs, curves[c].y, curves[c].dashed, static_cast<int>(c / 2)});
   }
-  absl::StrAppend(&svg, "</svg>\n");
+  const std::string svg = RenderSvg({panel});
+  const double x0 = xs->front(), x1 = xs->back();
   const std::string out = absl::GetFlag(FLAGS_out);
   std::ofstream f(out);
   f << svg;
@@ -388,9 +340,13 @@ int Load(const std::string& target) {
 }
 
 int Main(const std::vector<std::string>& args) {
-  if (args.empty()) return Usage("missing command: list, forward, backward, health or plot");
+  if (args.empty()) {
+    return Usage("missing command: list, forward, backward, health, plot, load, train, jobs, "
+                 "watch, cancel, delete, predict, curves or sweep");
+  }
   const std::string& command = args[0];
   if (command == "load") return Load(absl::GetFlag(FLAGS_server));
+  if (IsTrainingCommand(command)) return RunTrainingCommand(args, absl::GetFlag(FLAGS_server));
   auto client = ActivationClient::Connect(absl::GetFlag(FLAGS_server));
   if (command == "list") return List(*client);
   if (command == "health") {
@@ -424,14 +380,16 @@ int Main(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [](absl::string_view f) {
-    return absl::EndsWith(f, "client/actctl.cc");
+    return absl::EndsWith(f, "client/actctl.cc") || absl::EndsWith(f, "client/actctl_train.cc");
   };
   usage.contains_helpshort_flags = usage.contains_help_flags;
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "actctl [--server=HOST:PORT] list [--json] | forward NAME [X...] | backward NAME [X...] | "
       "health [SERVICE] | plot NAME[,NAME...] [--range=A:B:N] [--out=FILE.svg] | "
-      "load [--mode=unary|stream] [--payload=N] [--in_flight=N] [--duration=S]");
+      "load [--mode=unary|stream] [--payload=N] [--in_flight=N] [--duration=S] | "
+      "train JOB_FILE | jobs | watch ID | cancel ID | delete ID | curves ID | "
+      "predict --job=ID --features=ROWS | sweep JOB_FILE --activations=A,B");
   // Negative numbers ("-1.5") are values, not flags: every argument that is not a flag goes
   // behind "--", in its order, so that the parser leaves them alone.
   std::vector<char*> flags = {argv[0]}, positional;
@@ -448,7 +406,7 @@ int main(int argc, char** argv) {
     // "--flag value": a non-boolean flag without '=' takes the next argument.
     static const absl::flat_hash_set<std::string> kNoValue = {
         "--json",      "--training", "--nojson", "--notraining", "--help", "--helpfull",
-        "--helpshort", "--version",  "-h"};
+        "--helpshort", "--version",  "-h",          "--detach",   "--nodetach"};
     if (is_flag && arg.find('=') == std::string::npos && !kNoValue.contains(arg) && i + 1 < argc) {
       flags.push_back(argv[++i]);
     }

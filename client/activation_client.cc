@@ -56,12 +56,15 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
-std::unique_ptr<ActivationClient> ActivationClient::Connect(const std::string& target) {
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& target) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);  // the server enforces its own limit
   args.SetMaxSendMessageSize(-1);
-  return std::make_unique<ActivationClient>(
-      grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+}
+
+std::unique_ptr<ActivationClient> ActivationClient::Connect(const std::string& target) {
+  return std::make_unique<ActivationClient>(NewChannel(target));
 }
 
 ActivationClient::ActivationClient(std::shared_ptr<grpc::Channel> channel)

@@ -98,6 +98,9 @@ class ActivationClient {
   std::unique_ptr<v1::ActivationService::Stub> stub_;
 };
 
+// An insecure channel to `target` (host:port) without client-side message size limits.
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& target);
+
 // The absl::Status for a grpc::Status (same canonical code and message).
 absl::Status FromGrpcStatus(const grpc::Status& status);
 

@@ -36,22 +36,6 @@ absl::StatusOr<CallSpec> SpecFor(const std::string& activation, const v1::Tensor
   return spec;
 }
 
-absl::Status CheckBackend(v1::Backend backend) {
-  switch (backend) {
-    case v1::BACKEND_UNSPECIFIED:
-    case v1::BACKEND_CPU:
-      return absl::OkStatus();
-    case v1::BACKEND_CUDA:
-      return absl::UnavailableError(
-          "backend: BACKEND_CUDA is not available on this server (it has no CUDA backend); use "
-          "BACKEND_CPU or BACKEND_UNSPECIFIED");
-    default:
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "backend: unknown value %d; expected BACKEND_UNSPECIFIED, BACKEND_CPU or BACKEND_CUDA",
-          static_cast<int>(backend)));
-  }
-}
-
 template <class T>
 absl::Span<const T> DataOf(const v1::Tensor& t) {
   if constexpr (std::is_same_v<T, float>) {
@@ -150,6 +134,23 @@ v1::Noise ToProto(Noise n) {
 }
 
 }  // namespace
+
+absl::Status CheckBackend(v1::Backend backend, const char* field) {
+  switch (backend) {
+    case v1::BACKEND_UNSPECIFIED:
+    case v1::BACKEND_CPU:
+      return absl::OkStatus();
+    case v1::BACKEND_CUDA:
+      return absl::UnavailableError(
+          absl::StrCat(field, ": BACKEND_CUDA is not available on this server (it has no CUDA backend); use "
+                       "BACKEND_CPU or BACKEND_UNSPECIFIED"));
+    default:
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: unknown value %d; expected BACKEND_UNSPECIFIED, BACKEND_CPU or BACKEND_CUDA",
+          field, static_cast<int>(backend)));
+  }
+}
+
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;

@@ -38,6 +38,10 @@ absl::Status RunForward(Backend& backend, const ActivationCall& call,
 absl::Status RunBackward(Backend& backend, const ActivationCall& call,
                          const v1::BackwardRequest& request, v1::BackwardResponse* response);
 
+// OK for the backends this server has; UNAVAILABLE for BACKEND_CUDA (none compiled in),
+// INVALID_ARGUMENT for an unknown value. `field` names the request field.
+absl::Status CheckBackend(v1::Backend backend, const char* field = "backend");
+
 // The catalog as the listing RPC returns it.
 void FillActivationList(v1::ListActivationsResponse* response);
 

@@ -27,7 +27,9 @@
 #include "prometheus/exposer.h"
 #include "server/activation_service.h"
 #include "server/compute_pool.h"
+#include "server/job_manager.h"
 #include "server/metrics.h"
+#include "server/training_service.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1:50051",
           "Address to serve gRPC on, host:port. Port 0 picks a free port (printed at start).");
@@ -46,6 +48,21 @@ ABSL_FLAG(int, max_message_bytes, 512 << 20,
 ABSL_FLAG(int, malloc_arenas, 2,
           "glibc malloc arenas (0: glibc's default of 8 per core). Few arenas keep freed tensor "
           "buffers reusable across threads: less memory and fewer page faults under load.");
+ABSL_FLAG(int, training_workers, 0,
+          "Training jobs that run at once, one thread each (0: half the hardware threads, at "
+          "least 1).");
+ABSL_FLAG(int, max_queued_jobs, 64,
+          "Training jobs that may wait for a worker; more get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, max_retained_jobs, 256,
+          "Ended training jobs kept for GetJob, WatchJob and Predict; the oldest go first.");
+ABSL_FLAG(absl::Duration, max_job_time, absl::Minutes(30),
+          "Longest a training job may train; it then fails with DEADLINE_EXCEEDED.");
+ABSL_FLAG(int64_t, max_job_parameters, int64_t{16} << 20,
+          "Largest network (weights and biases) a training job may have.");
+ABSL_FLAG(int64_t, max_job_data_elements, int64_t{64} << 20,
+          "Most feature and target values a training job may hold, all data sets together.");
+ABSL_FLAG(int64_t, max_job_steps, int64_t{10} << 20,
+          "Most training steps (epochs x steps per epoch) one job may take.");
 ABSL_FLAG(absl::Duration, drain_deadline, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long calls in flight may take to finish.");
 
@@ -53,6 +70,7 @@ namespace actserve::server {
 namespace {
 
 constexpr char kServiceName[] = "actserve.v1.ActivationService";
+constexpr char kTrainingServiceName[] = "actserve.v1.TrainingService";
 
 int Run() {
   if (absl::GetFlag(FLAGS_malloc_arenas) > 0)
@@ -72,12 +90,32 @@ int Run() {
   ComputePool pool(compute_threads, absl::GetFlag(FLAGS_max_queued));
   const std::string metrics_address = absl::GetFlag(FLAGS_metrics_address);
   ActivationServiceImpl* service_ptr = nullptr;  // read by the metrics at scrape time
+  JobManager* jobs_ptr = nullptr;
   std::unique_ptr<Metrics> metrics;
   if (!metrics_address.empty()) {
     metrics = std::make_unique<Metrics>(Metrics::Sources{
         .in_flight = [&service_ptr] { return service_ptr ? service_ptr->in_flight() : 0; },
-        .queue_depth = [&pool] { return pool.queued(); }});
+        .queue_depth = [&pool] { return pool.queued(); },
+        .jobs_queued = [&jobs_ptr] { return jobs_ptr ? jobs_ptr->queued() : 0; },
+        .jobs_running = [&jobs_ptr] { return jobs_ptr ? jobs_ptr->running() : 0; },
+        .jobs_memory_bytes = [&jobs_ptr] { return jobs_ptr ? jobs_ptr->memory_bytes() : 0; }});
   }
+  TrainingLimits limits;
+  limits.core.max_wall_time = absl::GetFlag(FLAGS_max_job_time);
+  limits.core.max_parameters = absl::GetFlag(FLAGS_max_job_parameters);
+  limits.core.max_data_elements = absl::GetFlag(FLAGS_max_job_data_elements);
+  limits.core.max_total_steps = absl::GetFlag(FLAGS_max_job_steps);
+  limits.max_tensor_elements = absl::GetFlag(FLAGS_max_job_data_elements);
+  const int training_workers = absl::GetFlag(FLAGS_training_workers) > 0
+                                   ? absl::GetFlag(FLAGS_training_workers)
+                                   : std::max(1, hw / 2);
+  JobManager jobs({.workers = training_workers,
+                   .max_queued = absl::GetFlag(FLAGS_max_queued_jobs),
+                   .max_retained = absl::GetFlag(FLAGS_max_retained_jobs),
+                   .limits = limits},
+                  metrics.get());
+  jobs_ptr = &jobs;
+  TrainingServiceImpl training(jobs, pool, *backend, limits);
   ActivationServiceImpl service(*backend, pool, {.max_elements = absl::GetFlag(FLAGS_max_elements)},
                                 metrics.get());
   service_ptr = &service;
@@ -104,6 +142,7 @@ int Run() {
   builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
   builder.SetMaxSendMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
   builder.RegisterService(&service);
+  builder.RegisterService(&training);
   if (metrics != nullptr) {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
     creators.push_back(metrics->NewInterceptorFactory());
@@ -116,9 +155,10 @@ int Run() {
     return 1;
   }
   server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
+  server->GetHealthCheckService()->SetServingStatus(kTrainingServiceName, true);
   const std::string host = address.substr(0, address.rfind(':'));
-  std::printf("actserve: listening on %s:%d (%d compute threads)\n", host.c_str(), port,
-              compute_threads);
+  std::printf("actserve: listening on %s:%d (%d compute threads, %d training workers)\n",
+              host.c_str(), port, compute_threads, training_workers);
   if (exposer != nullptr) {
     const std::string metrics_host = metrics_address.substr(0, metrics_address.rfind(':'));
     std::printf("actserve: metrics on http://%s:%d/metrics\n", metrics_host.c_str(),
@@ -135,13 +175,18 @@ int Run() {
   // what outlived the deadline.
   server->GetHealthCheckService()->SetServingStatus(false);
   service.StartDraining();
+  jobs.StartDraining();
   // The lame-duck period lasts at least 1 s (or the whole deadline if shorter), so that clients
   // between two calls meet UNAVAILABLE rather than a closed port.
   const absl::Duration drain = absl::GetFlag(FLAGS_drain_deadline);
   const absl::Time deadline = absl::Now() + drain;
   const absl::Time lame_duck_end = absl::Now() + std::min(drain, absl::Seconds(1));
-  if (!service.WaitUntilIdle(deadline)) {
+  // Accepted training jobs get the same deadline to finish; the rest are cancelled below.
+  if (!service.WaitUntilIdle(deadline) || !jobs.WaitUntilIdle(deadline)) {
     std::fprintf(stderr, "actserve: drain deadline passed; cancelling what is still in flight\n");
+    // Cancelled jobs stop within a step, and their watchers receive the end state.
+    jobs.CancelAll();
+    jobs.WaitUntilIdle(absl::Now() + absl::Seconds(1));
   }
   absl::SleepFor(lame_duck_end - absl::Now());
   // Our calls and streams are done (or out of time): what remains, such as health watches, is
@@ -165,7 +210,8 @@ int main(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "actserve [flags]: serves actserve.v1.ActivationService (activation functions forward "
-      "and backward) over gRPC, with the gRPC health and reflection services.");
+      "and backward) and actserve.v1.TrainingService (small-MLP training jobs) over gRPC, with "
+      "the gRPC health and reflection services.");
   absl::ParseCommandLine(argc, argv);
   return actserve::server::Run();
 }

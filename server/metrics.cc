@@ -13,6 +13,7 @@
 #include "grpcpp/support/interceptor.h"
 #include "prometheus/metric_family.h"
 #include "proto/actserve/v1/activation_service.pb.h"
+#include "proto/actserve/v1/training_service.pb.h"
 
 namespace actserve::server {
 namespace {
@@ -27,15 +28,17 @@ struct Method {
 
 std::vector<Method> KnownMethods() {
   std::vector<Method> out;
-  // Through a generated class, so that the API's descriptor is linked into every binary.
-  const auto* api =
-      v1::ForwardRequest::descriptor()->file()->FindServiceByName("ActivationService");
-  for (int i = 0; api != nullptr && i < api->method_count(); ++i) {
-    const auto* m = api->method(i);
-    const char* type = m->client_streaming()
-                           ? (m->server_streaming() ? "bidi_stream" : "client_stream")
-                           : (m->server_streaming() ? "server_stream" : "unary");
-    out.push_back({api->full_name(), m->name(), type});
+  // Through generated classes, so that the APIs' descriptors are linked into every binary.
+  for (const auto* api :
+       {v1::ForwardRequest::descriptor()->file()->FindServiceByName("ActivationService"),
+        v1::JobSpec::descriptor()->file()->FindServiceByName("TrainingService")}) {
+    for (int i = 0; api != nullptr && i < api->method_count(); ++i) {
+      const auto* m = api->method(i);
+      const char* type = m->client_streaming()
+                             ? (m->server_streaming() ? "bidi_stream" : "client_stream")
+                             : (m->server_streaming() ? "server_stream" : "unary");
+      out.push_back({api->full_name(), m->name(), type});
+    }
   }
   out.push_back({"grpc.health.v1.Health", "Check", "unary"});
   out.push_back({"grpc.health.v1.Health", "Watch", "server_stream"});
@@ -176,10 +179,23 @@ class SourcesCollector final : public prometheus::Collectable {
  public:
   explicit SourcesCollector(Metrics::Sources s) : s_(std::move(s)) {}
   std::vector<prometheus::MetricFamily> Collect() const override {
+    prometheus::MetricFamily jobs{"actserve_training_jobs",
+                                  "Training jobs queued for a worker or running, by state.",
+                                  prometheus::MetricType::Gauge,
+                                  {Value(s_.jobs_queued ? s_.jobs_queued() : 0),
+                                   Value(s_.jobs_running ? s_.jobs_running() : 0)}};
+    jobs.metric[0].label = {{"state", "queued"}};
+    jobs.metric[1].label = {{"state", "running"}};
     return {Family("actserve_requests_in_flight", "Requests and streams being served.",
                    prometheus::MetricType::Gauge, s_.in_flight ? s_.in_flight() : 0),
             Family("actserve_compute_queue_depth", "Requests waiting for a compute thread.",
-                   prometheus::MetricType::Gauge, s_.queue_depth ? s_.queue_depth() : 0)};
+                   prometheus::MetricType::Gauge, s_.queue_depth ? s_.queue_depth() : 0),
+            std::move(jobs),
+            Family("actserve_training_memory_bytes",
+                   "Bytes held by training jobs: data, buffers and optimizer state while they "
+                   "run; weights and reports once they end.",
+                   prometheus::MetricType::Gauge,
+                   static_cast<double>(s_.jobs_memory_bytes ? s_.jobs_memory_bytes() : 0))};
   }
 
  private:
@@ -265,6 +281,28 @@ Metrics::Metrics(Sources sources) : registry_(std::make_shared<prometheus::Regis
            .Help("Requests refused with RESOURCE_EXHAUSTED because the compute queue was full.")
            .Register(*registry_)
            .Add({});
+  jobs_submitted_ = &prometheus::BuildCounter()
+                         .Name("actserve_training_jobs_submitted_total")
+                         .Help("Training jobs accepted (sweeps count one per job).")
+                         .Register(*registry_)
+                         .Add({});
+  auto& ended = prometheus::BuildCounter()
+                    .Name("actserve_training_jobs_ended_total")
+                    .Help("Training jobs that ended, by end state.")
+                    .Register(*registry_);
+  const char* states[3] = {"succeeded", "failed", "cancelled"};
+  for (int i = 0; i < 3; ++i) jobs_ended_[i] = &ended.Add({{"state", states[i]}});
+  job_seconds_ = &prometheus::BuildHistogram()
+                      .Name("actserve_training_job_duration_seconds")
+                      .Help("Time from a job's start on a worker to its end.")
+                      .Register(*registry_)
+                      .Add({}, prometheus::Histogram::BucketBoundaries{
+                                   0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600});
+  training_steps_ = &prometheus::BuildCounter()
+                         .Name("actserve_training_steps_total")
+                         .Help("Training steps (one batch: forward, backward, update) done.")
+                         .Register(*registry_)
+                         .Add({});
   prometheus::BuildGauge()
       .Name("actserve_build_info")
       .Help("Build information: version and compiled backends; always 1.")
@@ -293,6 +331,11 @@ const Metrics::MethodMetrics& Metrics::ForMethod(const char* path) const {
     if (std::strcmp(p.c_str(), path) == 0) return m;
   }
   return unknown_method_;
+}
+
+void Metrics::RecordJobEnded(int state, double seconds) {
+  jobs_ended_[state]->Increment();
+  job_seconds_->Observe(seconds);
 }
 
 void Metrics::RecordCompute(ActivationId id, bool backward, bool fp64, int64_t elements,

@@ -33,6 +33,9 @@ class Metrics {
   struct Sources {
     std::function<int()> in_flight;    // requests and streams being served
     std::function<int()> queue_depth;  // requests waiting for a compute thread
+    std::function<int()> jobs_queued;  // training jobs waiting for a worker
+    std::function<int()> jobs_running;
+    std::function<int64_t()> jobs_memory_bytes;  // held by every training job
   };
   // `sources` are read at each scrape.
   explicit Metrics(Sources sources);
@@ -47,6 +50,12 @@ class Metrics {
 
   // One computation: `elements` input elements of `id`, in double or float, taking `seconds`.
   void RecordCompute(ActivationId id, bool backward, bool fp64, int64_t elements, double seconds);
+  // Training: a job accepted; a job ended (0 succeeded, 1 failed, 2 cancelled) after training
+  // for `seconds`; training steps done.
+  void RecordJobSubmitted() { jobs_submitted_->Increment(); }
+  void RecordJobEnded(int state, double seconds);
+  void RecordTrainingSteps(int64_t steps) { training_steps_->Increment(static_cast<double>(steps)); }
+
   // A request refused because the compute queue was full.
   void RecordRejection() { rejections_->Increment(); }
 
@@ -73,6 +82,10 @@ class Metrics {
   std::vector<std::array<std::array<prometheus::Counter*, 2>, 2>> elements_;
   std::array<prometheus::Histogram*, 2> compute_seconds_;  // by direction
   prometheus::Counter* rejections_;
+  prometheus::Counter* jobs_submitted_;
+  std::array<prometheus::Counter*, 3> jobs_ended_;
+  prometheus::Histogram* job_seconds_;
+  prometheus::Counter* training_steps_;
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
 };
 

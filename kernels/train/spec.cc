@@ -161,10 +161,10 @@ absl::Status Validate(const TrainSpec& spec, const Dataset& train, const Dataset
     ACTSERVE_RETURN_IF_ERROR(
         CheckRange("optimizer.min_lr", opt.min_lr, 0, opt.learning_rate, false, true));
   }
-  ACTSERVE_RETURN_IF_ERROR(CheckRange("init_scale", spec.init_scale, 0, inf));
+  ACTSERVE_RETURN_IF_ERROR(CheckRange("init.scale", spec.init_scale, 0, inf));
   if (spec.init == Init::kExplicit) {
     if (spec.initial_weights.size() != spec.layers.size()) {
-      return Invalid("initial_weights",
+      return Invalid("init.weights",
                      absl::StrFormat("has %d layers; expected %d (one per layer)",
                                      spec.initial_weights.size(), spec.layers.size()));
     }
@@ -172,7 +172,7 @@ absl::Status Validate(const TrainSpec& spec, const Dataset& train, const Dataset
     for (size_t l = 0; l < spec.layers.size(); ++l) {
       const LayerWeights& w = spec.initial_weights[l];
       const int64_t units = spec.layers[l].units;
-      std::string field = absl::StrFormat("initial_weights[%d]", l);
+      std::string field = absl::StrFormat("init.weights[%d]", l);
       if (static_cast<int64_t>(w.weights.size()) != units * inputs) {
         return Invalid(field + ".weights",
                        absl::StrFormat("has %d values; expected %d x %d (units x inputs)",
@@ -185,14 +185,25 @@ absl::Status Validate(const TrainSpec& spec, const Dataset& train, const Dataset
       ACTSERVE_RETURN_IF_ERROR(CheckFinite(field + ".weights", w.weights));
       ACTSERVE_RETURN_IF_ERROR(CheckFinite(field + ".bias", w.bias));
       if (!w.activation_param.empty()) {
-        return Invalid(field + ".activation_param",
-                       "is set; give a learnable parameter's initial values in the layer's "
-                       "activation parameters");
+        CallSpec call = spec.layers[l].activation;
+        call.shape = {1, units};
+        absl::StatusOr<ActivationCall> prepared = PrepareCall(call);
+        const int64_t n = static_cast<int64_t>(w.activation_param.size());
+        if (!prepared.ok() || LearnableParam(*prepared->info) < 0) {
+          return Invalid(field + ".activation_param",
+                         "is set but the layer's activation has no learnable parameter");
+        }
+        if (n != 1 && n != units) {
+          return Invalid(field + ".activation_param",
+                         absl::StrFormat("has %d values; expected 1 or %d (one per unit)", n,
+                                         units));
+        }
+        ACTSERVE_RETURN_IF_ERROR(CheckFinite(field + ".activation_param", w.activation_param));
       }
       inputs = outputs[l];
     }
   } else if (!spec.initial_weights.empty()) {
-    return Invalid("initial_weights", "are given but init is not explicit");
+    return Invalid("init.weights", "are given but init.kind is not KIND_EXPLICIT");
   }
   if (spec.batch_size < 1) {
     return Invalid("batch_size",

@@ -63,7 +63,8 @@ enum class Init {
 struct LayerWeights {
   std::vector<double> weights;  // units x inputs
   std::vector<double> bias;     // units
-  // The learnable activation parameter's values (1 or `units`), empty if it has none.
+  // The learnable activation parameter's values (1 or `units`); empty: the layer's activation
+  // parameters (or the catalog default) give them.
   std::vector<double> activation_param;
 };
 
@@ -100,6 +101,7 @@ struct Limits {
   int64_t max_data_elements = int64_t{64} << 20;  // features and targets, all sets
   int64_t max_total_steps = int64_t{10} << 20;    // epochs x steps per epoch
   int64_t max_layers = 64;
+  int64_t max_reports = 100000;  // progress reports a job may make (they are kept)
   absl::Duration max_wall_time = absl::Minutes(30);
 };
 

@@ -65,7 +65,7 @@ TEST(SpecTest, BadInputNamesTheField) {
          s.init = Init::kExplicit;
          s.initial_weights.resize(2);
        },
-       "INVALID_ARGUMENT: initial_weights[0].weights:"},
+       "INVALID_ARGUMENT: init.weights[0].weights:"},
       {[](TrainSpec& s, Dataset&) { s.validation_fraction = 1; },
        "INVALID_ARGUMENT: validation_fraction:"},
       {[](TrainSpec& s, Dataset&) { s.layers[0].units = 1 << 23; }, "RESOURCE_EXHAUSTED: layers:"},

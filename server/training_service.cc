@@ -1,0 +1,237 @@
+#include "server/training_service.h"
+
+#include <exception>
+#include <memory>
+#include <new>
+
+#include "absl/strings/str_format.h"
+#include "server/convert.h"
+#include "server/convert_training.h"
+
+namespace actserve::server {
+namespace {
+
+// Streams a job's reports, then its end state. Writes one message at a time: the next write
+// starts when the previous one is done, or, when the job has nothing new, when the job notifies.
+class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchJobResponse>,
+                           public JobListener {
+ public:
+  WatchReactor(std::shared_ptr<Job> job, int64_t from) : job_(std::move(job)), next_(from) {
+    job_->Subscribe(this);
+    Pump();
+  }
+
+  void OnJobUpdate() override { Pump(); }
+
+  void OnWriteDone(bool ok) override {
+    bool cancelled;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      cancelled = cancelled_;
+    }
+    if (!ok || cancelled) return Close();
+    Pump();
+  }
+
+  void OnCancel() override {
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+      if (writing_) return;  // OnWriteDone closes
+    }
+    Close();
+  }
+
+  void OnDone() override {
+    job_->Unsubscribe(this);
+    delete this;
+  }
+
+ private:
+  // Starts the next write if none is in progress and there is something to send.
+  void Pump() {
+    bool ended = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (writing_ || finished_ || cancelled_) return;
+      message_.Clear();
+      if (!job_->ReadUpdate(next_, &message_, &ended)) return;
+      writing_ = true;
+      if (!ended) ++next_;
+      if (ended) finished_ = true;
+    }
+    // Outside the lock: gRPC may run reactions inline.
+    if (ended) {
+      StartWriteAndFinish(&message_, grpc::WriteOptions(), grpc::Status::OK);
+    } else {
+      StartWrite(&message_);
+    }
+  }
+
+  void Close() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_) return;
+      finished_ = true;
+    }
+    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the watch was cancelled"));
+  }
+
+  const std::shared_ptr<Job> job_;
+  absl::Mutex mu_;
+  int64_t next_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  v1::WatchJobResponse message_;  // owned by the write in progress
+};
+
+}  // namespace
+
+TrainingServiceImpl::TrainingServiceImpl(JobManager& jobs, ComputePool& pool, Backend& backend,
+                                         const TrainingLimits& limits)
+    : jobs_(jobs), pool_(pool), backend_(backend), limits_(limits) {}
+
+template <class Body>
+grpc::ServerUnaryReactor* TrainingServiceImpl::Respond(grpc::CallbackServerContext* context,
+                                                       bool offload, Body body) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto run = [reactor, body = std::move(body)]() mutable {
+    grpc::Status status;
+    try {
+      status = ToGrpcStatus(body());
+    } catch (const std::bad_alloc&) {
+      status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "out of memory for this request");
+    } catch (const std::exception& e) {
+      status = grpc::Status(grpc::StatusCode::INTERNAL, e.what());
+    }
+    reactor->Finish(status);
+  };
+  if (!offload) {
+    run();
+  } else if (!pool_.TrySubmit(std::move(run))) {
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrFormat("server busy: %d requests already wait for a compute thread; retry with "
+                        "backoff",
+                        pool_.max_queued())));
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitJob(grpc::CallbackServerContext* context,
+                                                         const v1::SubmitJobRequest* request,
+                                                         v1::Job* response) {
+  return Respond(context, true, [this, request, response]() -> absl::Status {
+    absl::StatusOr<v1::Job> job = jobs_.Submit(request->spec());
+    if (!job.ok()) return job.status();
+    *response = std::move(*job);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerWriteReactor<v1::WatchJobResponse>* TrainingServiceImpl::WatchJob(
+    grpc::CallbackServerContext* /*context*/, const v1::WatchJobRequest* request) {
+  absl::StatusOr<std::shared_ptr<Job>> job = jobs_.Find(request->id());
+  absl::Status bad = job.status();
+  if (bad.ok() && request->from_report() < 0) {
+    bad = absl::InvalidArgumentError(absl::StrFormat(
+        "from_report: %d is out of range; expected >= 0", request->from_report()));
+  }
+  if (!bad.ok()) {
+    // A reactor that only finishes.
+    class Failed final : public grpc::ServerWriteReactor<v1::WatchJobResponse> {
+     public:
+      explicit Failed(const grpc::Status& s) { Finish(s); }
+      void OnDone() override { delete this; }
+    };
+    return new Failed(ToGrpcStatus(bad));
+  }
+  return new WatchReactor(*std::move(job), request->from_report());
+}
+
+grpc::ServerUnaryReactor* TrainingServiceImpl::GetJob(grpc::CallbackServerContext* context,
+                                                      const v1::GetJobRequest* request,
+                                                      v1::Job* response) {
+  return Respond(context, false, [this, request, response]() -> absl::Status {
+    absl::StatusOr<std::shared_ptr<Job>> job = jobs_.Find(request->id());
+    if (!job.ok()) return job.status();
+    *response = (*job)->ToProto(request->include_weights());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* TrainingServiceImpl::ListJobs(grpc::CallbackServerContext* context,
+                                                        const v1::ListJobsRequest*,
+                                                        v1::ListJobsResponse* response) {
+  return Respond(context, false, [this, response]() -> absl::Status {
+    for (v1::Job& job : jobs_.List()) *response->add_jobs() = std::move(job);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* TrainingServiceImpl::CancelJob(grpc::CallbackServerContext* context,
+                                                         const v1::CancelJobRequest* request,
+                                                         v1::Job* response) {
+  return Respond(context, true, [this, request, response]() -> absl::Status {
+    absl::StatusOr<v1::Job> job = jobs_.Cancel(request->id());
+    if (!job.ok()) return job.status();
+    *response = std::move(*job);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* TrainingServiceImpl::DeleteJob(grpc::CallbackServerContext* context,
+                                                         const v1::DeleteJobRequest* request,
+                                                         v1::DeleteJobResponse*) {
+  return Respond(context, true, [this, request] { return jobs_.Delete(request->id()); });
+}
+
+grpc::ServerUnaryReactor* TrainingServiceImpl::Predict(grpc::CallbackServerContext* context,
+                                                       const v1::PredictRequest* request,
+                                                       v1::PredictResponse* response) {
+  return Respond(context, true, [this, request, response]() -> absl::Status {
+    train::TrainSpec spec;
+    std::vector<train::LayerWeights> weights;
+    const bool from_job = request->model_case() == v1::PredictRequest::kJobId;
+    if (from_job) {
+      absl::Status s = jobs_.TrainedNetwork(request->job_id(), &spec, &weights);
+      if (!s.ok()) return s;
+    } else if (request->model_case() != v1::PredictRequest::kNetwork) {
+      return absl::InvalidArgumentError("model: neither job_id nor network is set; expected one");
+    }
+    absl::StatusOr<PredictInput> input = ToPredictInput(
+        *request, from_job ? &spec : nullptr, from_job ? &weights : nullptr, limits_);
+    if (!input.ok()) return input.status();
+    absl::StatusOr<std::vector<double>> out =
+        train::Predict(input->spec, input->weights, input->x, backend_);
+    if (!out.ok()) return out.status();
+    FillPredictResponse(*input, *out, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitSweep(grpc::CallbackServerContext* context,
+                                                           const v1::SubmitSweepRequest* request,
+                                                           v1::Sweep* response) {
+  return Respond(context, true, [this, request, response]() -> absl::Status {
+    absl::StatusOr<v1::Sweep> sweep = jobs_.SubmitSweep(*request);
+    if (!sweep.ok()) return sweep.status();
+    *response = std::move(*sweep);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* TrainingServiceImpl::GetSweep(grpc::CallbackServerContext* context,
+                                                        const v1::GetSweepRequest* request,
+                                                        v1::Sweep* response) {
+  return Respond(context, false, [this, request, response]() -> absl::Status {
+    absl::StatusOr<v1::Sweep> sweep = jobs_.GetSweep(request->id());
+    if (!sweep.ok()) return sweep.status();
+    *response = std::move(*sweep);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace actserve::server

@@ -1,0 +1,61 @@
+// TrainingServiceImpl: actserve.v1.TrainingService on gRPC's callback API, over a JobManager.
+// Requests that may take time (submitting, which validates and generates data; cancelling,
+// which waits for the worker; predicting) run on the ComputePool; the rest answer on the gRPC
+// thread. Training itself runs on the JobManager's workers. Thread-safe.
+#ifndef ACTSERVE_SERVER_TRAINING_SERVICE_H_
+#define ACTSERVE_SERVER_TRAINING_SERVICE_H_
+
+#include "kernels/backend.h"
+#include "proto/actserve/v1/training_service.grpc.pb.h"
+#include "server/compute_pool.h"
+#include "server/job_manager.h"
+
+namespace actserve::server {
+
+class TrainingServiceImpl final : public v1::TrainingService::CallbackService {
+ public:
+  // Everything given must outlive the service. `backend` computes predictions.
+  TrainingServiceImpl(JobManager& jobs, ComputePool& pool, Backend& backend,
+                      const TrainingLimits& limits);
+
+  grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* context,
+                                      const v1::SubmitJobRequest* request,
+                                      v1::Job* response) override;
+  grpc::ServerWriteReactor<v1::WatchJobResponse>* WatchJob(
+      grpc::CallbackServerContext* context, const v1::WatchJobRequest* request) override;
+  grpc::ServerUnaryReactor* GetJob(grpc::CallbackServerContext* context,
+                                   const v1::GetJobRequest* request, v1::Job* response) override;
+  grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext* context,
+                                     const v1::ListJobsRequest* request,
+                                     v1::ListJobsResponse* response) override;
+  grpc::ServerUnaryReactor* CancelJob(grpc::CallbackServerContext* context,
+                                      const v1::CancelJobRequest* request,
+                                      v1::Job* response) override;
+  grpc::ServerUnaryReactor* DeleteJob(grpc::CallbackServerContext* context,
+                                      const v1::DeleteJobRequest* request,
+                                      v1::DeleteJobResponse* response) override;
+  grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* context,
+                                    const v1::PredictRequest* request,
+                                    v1::PredictResponse* response) override;
+  grpc::ServerUnaryReactor* SubmitSweep(grpc::CallbackServerContext* context,
+                                        const v1::SubmitSweepRequest* request,
+                                        v1::Sweep* response) override;
+  grpc::ServerUnaryReactor* GetSweep(grpc::CallbackServerContext* context,
+                                     const v1::GetSweepRequest* request,
+                                     v1::Sweep* response) override;
+
+ private:
+  // Finishes the call with body()'s status, running body on the pool when `offload` (then
+  // RESOURCE_EXHAUSTED if the pool's queue is full).
+  template <class Body>
+  grpc::ServerUnaryReactor* Respond(grpc::CallbackServerContext* context, bool offload, Body body);
+
+  JobManager& jobs_;
+  ComputePool& pool_;
+  Backend& backend_;
+  const TrainingLimits limits_;
+};
+
+}  // namespace actserve::server
+
+#endif  // ACTSERVE_SERVER_TRAINING_SERVICE_H_
