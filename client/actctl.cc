@@ -39,8 +39,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "client/activation_client.h"
 #include "client/actctl_train.h"
+#include "client/activation_client.h"
 #include "client/svg_chart.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -341,8 +341,9 @@ int Load(const std::string& target) {
 
 int Main(const std::vector<std::string>& args) {
   if (args.empty()) {
-    return Usage("missing command: list, forward, backward, health, plot, load, train, jobs, "
-                 "watch, cancel, delete, predict, curves or sweep");
+    return Usage(
+        "missing command: list, forward, backward, health, plot, load, train, jobs, "
+        "watch, cancel, delete, predict, curves or sweep");
   }
   const std::string& command = args[0];
   if (command == "load") return Load(absl::GetFlag(FLAGS_server));
@@ -405,8 +406,8 @@ int main(int argc, char** argv) {
     (is_flag ? flags : positional).push_back(argv[i]);
     // "--flag value": a non-boolean flag without '=' takes the next argument.
     static const absl::flat_hash_set<std::string> kNoValue = {
-        "--json",      "--training", "--nojson", "--notraining", "--help", "--helpfull",
-        "--helpshort", "--version",  "-h",          "--detach",   "--nodetach"};
+        "--json",      "--training", "--nojson", "--notraining", "--help",    "--helpfull",
+        "--helpshort", "--version",  "-h",       "--detach",     "--nodetach"};
     if (is_flag && arg.find('=') == std::string::npos && !kNoValue.contains(arg) && i + 1 < argc) {
       flags.push_back(argv[++i]);
     }

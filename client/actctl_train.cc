@@ -53,9 +53,11 @@ std::string ProgressLine(const v1::Progress& p, int64_t epochs) {
   const int64_t done = std::min<int64_t>(width, epochs > 0 ? width * p.epoch() / epochs : width);
   std::string bar(done, '=');
   bar.resize(width, ' ');
-  std::string line = absl::StrFormat("epoch %*d/%d [%s] loss %.4f", static_cast<int>(std::to_string(epochs).size()),
-                                     p.epoch(), epochs, bar, p.train_loss());
-  if (p.has_train_accuracy()) absl::StrAppend(&line, absl::StrFormat(" acc %.3f", p.train_accuracy()));
+  std::string line = absl::StrFormat("epoch %*d/%d [%s] loss %.4f",
+                                     static_cast<int>(std::to_string(epochs).size()), p.epoch(),
+                                     epochs, bar, p.train_loss());
+  if (p.has_train_accuracy())
+    absl::StrAppend(&line, absl::StrFormat(" acc %.3f", p.train_accuracy()));
   if (p.has_validation_loss()) {
     absl::StrAppend(&line, absl::StrFormat(" | val loss %.4f", p.validation_loss()));
   }
@@ -84,9 +86,7 @@ class ProgressPrinter {
   bool drawn_ = false;
 };
 
-int64_t Epochs(const v1::Job& job) {
-  return job.spec().has_epochs() ? job.spec().epochs() : 10;
-}
+int64_t Epochs(const v1::Job& job) { return job.spec().has_epochs() ? job.spec().epochs() : 10; }
 
 // The end state, the final metrics and the last report's per-layer diagnostics.
 void PrintSummary(const v1::Job& job) {
@@ -95,17 +95,18 @@ void PrintSummary(const v1::Job& job) {
   std::printf("\n");
   if (job.has_result()) {
     const v1::Result& r = job.result();
-    std::printf("  %lld epochs, %lld steps (%s); train loss %.5f acc %s; validation loss %s acc %s\n",
-                static_cast<long long>(r.epochs()), static_cast<long long>(r.steps()),
-                r.stop_reason().c_str(), r.train_loss(),
-                Opt(r.has_train_accuracy(), r.train_accuracy()).c_str(),
-                Opt(r.has_validation_loss(), r.validation_loss(), "%.5f").c_str(),
-                Opt(r.has_validation_accuracy(), r.validation_accuracy()).c_str());
+    std::printf(
+        "  %lld epochs, %lld steps (%s); train loss %.5f acc %s; validation loss %s acc %s\n",
+        static_cast<long long>(r.epochs()), static_cast<long long>(r.steps()),
+        r.stop_reason().c_str(), r.train_loss(),
+        Opt(r.has_train_accuracy(), r.train_accuracy()).c_str(),
+        Opt(r.has_validation_loss(), r.validation_loss(), "%.5f").c_str(),
+        Opt(r.has_validation_accuracy(), r.validation_accuracy()).c_str());
   }
   const v1::Progress& p = job.last_progress();
   if (p.layers_size() == 0) return;
-  std::printf("  %-6s %-14s %6s %6s %9s %9s %9s %9s %10s\n", "layer", "activation", "units",
-              "dead", "saturated", "act mean", "act std", "|W|", "|dL/dW|");
+  std::printf("  %-6s %-14s %6s %6s %9s %9s %9s %9s %10s\n", "layer", "activation", "units", "dead",
+              "saturated", "act mean", "act std", "|W|", "|dL/dW|");
   for (int l = 0; l < p.layers_size(); ++l) {
     const v1::LayerDiagnostics& d = p.layers(l);
     const v1::Layer& layer = job.spec().layers(l);
@@ -139,7 +140,8 @@ absl::Status WriteCurves(const v1::Job& job, const std::vector<v1::Progress>& re
     for (int l = 0; l < p.layers_size(); ++l) {
       if (static_cast<int>(dead_layers.size()) <= l) {
         std::string label = absl::StrFormat("layer %d", l);
-        if (l < job.spec().layers_size()) absl::StrAppend(&label, " ", job.spec().layers(l).activation());
+        if (l < job.spec().layers_size())
+          absl::StrAppend(&label, " ", job.spec().layers(l).activation());
         dead_layers.push_back({label, {}, {}, false, l});
         grad_layers.push_back({label, {}, {}, false, l});
       }
@@ -203,12 +205,11 @@ int Jobs(TrainingClient& client) {
               "acc", "memory");
   for (const v1::Job& j : *jobs) {
     const v1::Progress& p = j.last_progress();
-    std::printf("%-10s %-24s %-10s %4lld/%-4lld %10s %8s %9.1fK\n", j.id().c_str(),
-                j.name().substr(0, 24).c_str(), State(j.state()).c_str(),
-                static_cast<long long>(p.epoch()), static_cast<long long>(Epochs(j)),
-                Opt(j.reports() > 0, p.train_loss()).c_str(),
-                Opt(p.has_train_accuracy(), p.train_accuracy(), "%.3f").c_str(),
-                j.memory_bytes() / 1024.0);
+    std::printf(
+        "%-10s %-24s %-10s %4lld/%-4lld %10s %8s %9.1fK\n", j.id().c_str(),
+        j.name().substr(0, 24).c_str(), State(j.state()).c_str(), static_cast<long long>(p.epoch()),
+        static_cast<long long>(Epochs(j)), Opt(j.reports() > 0, p.train_loss()).c_str(),
+        Opt(p.has_train_accuracy(), p.train_accuracy(), "%.3f").c_str(), j.memory_bytes() / 1024.0);
   }
   return 0;
 }
@@ -225,7 +226,8 @@ absl::StatusOr<v1::Tensor> ParseFeatures(const std::string& text) {
     cols = static_cast<int64_t>(values.size());
     for (const std::string& v : values) {
       double d;
-      if (!absl::SimpleAtod(v, &d)) return absl::InvalidArgumentError("--features: not a number: " + v);
+      if (!absl::SimpleAtod(v, &d))
+        return absl::InvalidArgumentError("--features: not a number: " + v);
       t.add_float_data(static_cast<float>(d));
     }
     ++rows;
@@ -261,8 +263,9 @@ int Curves(TrainingClient& client, const std::string& id) {
   absl::StatusOr<v1::Job> job = client.Get(id);
   if (!job.ok()) return Fail(job.status());
   if (job->state() == v1::JOB_STATE_QUEUED || job->state() == v1::JOB_STATE_RUNNING) {
-    return Fail(absl::FailedPreconditionError(id + " is still " + State(job->state()) +
-                                              "; draw its curves once it has ended (actctl watch)"));
+    return Fail(
+        absl::FailedPreconditionError(id + " is still " + State(job->state()) +
+                                      "; draw its curves once it has ended (actctl watch)"));
   }
   job = client.Watch(id, 0, [&](const v1::Progress& p) { reports.push_back(p); });
   if (!job.ok()) return Fail(job.status());
@@ -298,18 +301,18 @@ int Sweep(TrainingClient& client, const std::string& path) {
     const v1::Result& r = j.result();
     const v1::Progress& p = j.last_progress();
     const bool layers = p.layers_size() > 0;
-    std::printf("%-14s %-10s %7lld %10s %8s %10s %8s %7s %11s %11s\n",
-                sweep->activations(i).activation().c_str(), State(j.state()).c_str(),
-                static_cast<long long>(r.epochs()), Opt(j.has_result(), r.train_loss()).c_str(),
-                Opt(r.has_train_accuracy(), r.train_accuracy(), "%.3f").c_str(),
-                Opt(r.has_validation_loss(), r.validation_loss()).c_str(),
-                Opt(r.has_validation_accuracy(), r.validation_accuracy(), "%.3f").c_str(),
-                Opt(layers && p.layers(0).has_dead_fraction(),
-                    layers ? p.layers(0).dead_fraction() : 0, "%.3f")
-                    .c_str(),
-                Opt(layers, layers ? p.layers(0).gradient_norm() : 0, "%.2e").c_str(),
-                Opt(layers, layers ? p.layers(p.layers_size() - 1).gradient_norm() : 0, "%.2e")
-                    .c_str());
+    std::printf(
+        "%-14s %-10s %7lld %10s %8s %10s %8s %7s %11s %11s\n",
+        sweep->activations(i).activation().c_str(), State(j.state()).c_str(),
+        static_cast<long long>(r.epochs()), Opt(j.has_result(), r.train_loss()).c_str(),
+        Opt(r.has_train_accuracy(), r.train_accuracy(), "%.3f").c_str(),
+        Opt(r.has_validation_loss(), r.validation_loss()).c_str(),
+        Opt(r.has_validation_accuracy(), r.validation_accuracy(), "%.3f").c_str(),
+        Opt(layers && p.layers(0).has_dead_fraction(), layers ? p.layers(0).dead_fraction() : 0,
+            "%.3f")
+            .c_str(),
+        Opt(layers, layers ? p.layers(0).gradient_norm() : 0, "%.2e").c_str(),
+        Opt(layers, layers ? p.layers(p.layers_size() - 1).gradient_norm() : 0, "%.2e").c_str());
   }
   return 0;
 }
@@ -317,7 +320,8 @@ int Sweep(TrainingClient& client, const std::string& path) {
 }  // namespace
 
 bool IsTrainingCommand(const std::string& command) {
-  for (const char* c : {"train", "jobs", "watch", "cancel", "delete", "predict", "curves", "sweep"}) {
+  for (const char* c :
+       {"train", "jobs", "watch", "cancel", "delete", "predict", "curves", "sweep"}) {
     if (command == c) return true;
   }
   return false;

@@ -14,8 +14,8 @@ constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
                                    "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
 
 std::string Line(double x1, double y1, double x2, double y2, const char* attrs) {
-  return absl::StrFormat("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" %s/>\n", x1, y1,
-                         x2, y2, attrs);
+  return absl::StrFormat("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" %s/>\n", x1, y1, x2,
+                         y2, attrs);
 }
 
 std::string RenderPanel(const Panel& panel, double W, double H, double top) {
@@ -39,8 +39,9 @@ std::string RenderPanel(const Panel& panel, double W, double H, double top) {
 
   std::string svg;
   if (!panel.title.empty()) {
-    absl::StrAppend(&svg, absl::StrFormat("<text x=\"%g\" y=\"%g\" font-weight=\"bold\">%s</text>\n",
-                                          L, top + 20, panel.title));
+    absl::StrAppend(&svg,
+                    absl::StrFormat("<text x=\"%g\" y=\"%g\" font-weight=\"bold\">%s</text>\n", L,
+                                    top + 20, panel.title));
   }
   absl::StrAppend(&svg, absl::StrFormat("<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" "
                                         "fill=\"none\" stroke=\"#888\"/>\n",
@@ -61,18 +62,18 @@ std::string RenderPanel(const Panel& panel, double W, double H, double top) {
     std::string points;
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
       if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) continue;
-      absl::StrAppend(&points, absl::StrFormat("%.2f,%.2f ", px(s.x[i]),
-                                               py(std::clamp(s.y[i], ymin, ymax))));
+      absl::StrAppend(
+          &points, absl::StrFormat("%.2f,%.2f ", px(s.x[i]), py(std::clamp(s.y[i], ymin, ymax))));
     }
     absl::StrAppend(&svg, absl::StrFormat("<polyline fill=\"none\" stroke=\"%s\" "
                                           "stroke-width=\"2\"%s points=\"%s\"/>\n",
                                           color, dash, points));
     const double ly = T + 16 + 18 * c;
-    absl::StrAppend(&svg,
-                    Line(W - R + 12, ly, W - R + 40, ly,
-                         absl::StrFormat("stroke=\"%s\" stroke-width=\"2\"%s", color, dash).c_str()),
-                    absl::StrFormat("<text x=\"%g\" y=\"%g\">%s</text>\n", W - R + 46, ly + 4,
-                                    s.label));
+    absl::StrAppend(
+        &svg,
+        Line(W - R + 12, ly, W - R + 40, ly,
+             absl::StrFormat("stroke=\"%s\" stroke-width=\"2\"%s", color, dash).c_str()),
+        absl::StrFormat("<text x=\"%g\" y=\"%g\">%s</text>\n", W - R + 46, ly + 4, s.label));
   }
   return svg;
 }

@@ -52,8 +52,8 @@ absl::StatusOr<v1::Job> TrainingClient::Get(const std::string& id, bool include_
   v1::GetJobRequest request;
   request.set_id(id);
   request.set_include_weights(include_weights);
-  return Call<v1::GetJobRequest, v1::Job>(stub_.get(), &v1::TrainingService::Stub::GetJob,
-                                          request, timeout);
+  return Call<v1::GetJobRequest, v1::Job>(stub_.get(), &v1::TrainingService::Stub::GetJob, request,
+                                          timeout);
 }
 
 absl::StatusOr<std::vector<v1::Job>> TrainingClient::List(absl::Duration timeout) {

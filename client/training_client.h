@@ -22,7 +22,8 @@ class TrainingClient {
   explicit TrainingClient(std::shared_ptr<grpc::Channel> channel);
 
   // Unary calls, each with `timeout`.
-  absl::StatusOr<v1::Job> Submit(const v1::JobSpec& spec, absl::Duration timeout = absl::Seconds(60));
+  absl::StatusOr<v1::Job> Submit(const v1::JobSpec& spec,
+                                 absl::Duration timeout = absl::Seconds(60));
   absl::StatusOr<v1::Job> Get(const std::string& id, bool include_weights = false,
                               absl::Duration timeout = absl::Seconds(30));
   absl::StatusOr<std::vector<v1::Job>> List(absl::Duration timeout = absl::Seconds(30));

@@ -141,16 +141,16 @@ absl::Status CheckBackend(v1::Backend backend, const char* field) {
     case v1::BACKEND_CPU:
       return absl::OkStatus();
     case v1::BACKEND_CUDA:
-      return absl::UnavailableError(
-          absl::StrCat(field, ": BACKEND_CUDA is not available on this server (it has no CUDA backend); use "
-                       "BACKEND_CPU or BACKEND_UNSPECIFIED"));
+      return absl::UnavailableError(absl::StrCat(
+          field,
+          ": BACKEND_CUDA is not available on this server (it has no CUDA backend); use "
+          "BACKEND_CPU or BACKEND_UNSPECIFIED"));
     default:
       return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: unknown value %d; expected BACKEND_UNSPECIFIED, BACKEND_CPU or BACKEND_CUDA",
-          field, static_cast<int>(backend)));
+          "%s: unknown value %d; expected BACKEND_UNSPECIFIED, BACKEND_CPU or BACKEND_CUDA", field,
+          static_cast<int>(backend)));
   }
 }
-
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;

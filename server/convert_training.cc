@@ -47,6 +47,7 @@ train::LayerSpec ToLayer(const v1::Layer& layer) {
   out.units = layer.units();
   out.activation.activation = layer.activation();
   out.activation.params = Params(layer.params());
+  out.freeze_params = layer.freeze_params();
   return out;
 }
 
@@ -160,10 +161,9 @@ absl::StatusOr<std::vector<train::LayerWeights>> ToWeightsList(
   std::vector<train::LayerWeights> out;
   int64_t inputs = spec.inputs;
   for (int i = 0; i < in.size(); ++i) {
-    ACTSERVE_ASSIGN_OR_RETURN(
-        train::LayerWeights w,
-        ToWeights(in[i], absl::StrFormat("%s[%d]", field, i), spec.layers[i].units, inputs,
-                  max_elements));
+    ACTSERVE_ASSIGN_OR_RETURN(train::LayerWeights w,
+                              ToWeights(in[i], absl::StrFormat("%s[%d]", field, i),
+                                        spec.layers[i].units, inputs, max_elements));
     out.push_back(std::move(w));
     inputs = outputs[i];
   }
@@ -178,16 +178,14 @@ absl::StatusOr<train::Dataset> ToDataset(const v1::Data& data, const std::string
     case v1::Data::kInline: {
       const v1::InlineData& in = data.inline_();
       std::vector<int64_t> fs, ts;
-      ACTSERVE_ASSIGN_OR_RETURN(
-          out.x, ReadTensor(in.features(), field + ".inline.features",
-                            limits.max_tensor_elements, &fs));
+      ACTSERVE_ASSIGN_OR_RETURN(out.x, ReadTensor(in.features(), field + ".inline.features",
+                                                  limits.max_tensor_elements, &fs));
       if (fs.size() != 2) {
         return Invalid(field + ".inline.features.shape",
                        absl::StrFormat("is %s; expected [rows, inputs]", ShapeToString(fs)));
       }
-      ACTSERVE_ASSIGN_OR_RETURN(
-          out.y, ReadTensor(in.targets(), field + ".inline.targets", limits.max_tensor_elements,
-                            &ts));
+      ACTSERVE_ASSIGN_OR_RETURN(out.y, ReadTensor(in.targets(), field + ".inline.targets",
+                                                  limits.max_tensor_elements, &ts));
       if (ts.empty() || ts.size() > 2 || ts[0] != fs[0]) {
         return Invalid(field + ".inline.targets.shape",
                        absl::StrFormat("is %s; expected [%d] or [%d, outputs] (one row per "
@@ -264,9 +262,9 @@ absl::StatusOr<JobInput> ToJobInput(const v1::JobSpec& proto, const TrainingLimi
     // Shapes need valid layers first: the core's checks of those come before ours.
     ACTSERVE_RETURN_IF_ERROR(train::LayerOutputs(spec).status());
     if (spec.inputs < 1) return Invalid("inputs", "must be >= 1");
-    ACTSERVE_ASSIGN_OR_RETURN(spec.initial_weights,
-                              ToWeightsList(spec, init.weights(), "init.weights",
-                                            limits.max_tensor_elements));
+    ACTSERVE_ASSIGN_OR_RETURN(
+        spec.initial_weights,
+        ToWeightsList(spec, init.weights(), "init.weights", limits.max_tensor_elements));
   } else if (init.weights_size() > 0) {
     return Invalid("init.weights", "are given but init.kind is not KIND_EXPLICIT");
   }
@@ -301,8 +299,8 @@ absl::StatusOr<PredictInput> ToPredictInput(const v1::PredictRequest& request,
                                             const TrainingLimits& limits) {
   PredictInput in;
   std::vector<int64_t> shape;
-  ACTSERVE_ASSIGN_OR_RETURN(in.x.x, ReadTensor(request.features(), "features",
-                                               limits.max_tensor_elements, &shape));
+  ACTSERVE_ASSIGN_OR_RETURN(
+      in.x.x, ReadTensor(request.features(), "features", limits.max_tensor_elements, &shape));
   if (shape.size() != 2) {
     return Invalid("features.shape",
                    absl::StrFormat("is %s; expected [rows, inputs]", ShapeToString(shape)));
@@ -316,15 +314,16 @@ absl::StatusOr<PredictInput> ToPredictInput(const v1::PredictRequest& request,
     const v1::Network& net = request.network();
     in.spec.inputs = net.inputs();
     if (in.spec.inputs < 1) {
-      return Invalid("network.inputs", absl::StrFormat("%d is out of range; expected >= 1",
-                                                       in.spec.inputs));
+      return Invalid("network.inputs",
+                     absl::StrFormat("%d is out of range; expected >= 1", in.spec.inputs));
     }
     if (net.layers().empty()) {
       return Invalid("network.layers", "is empty; expected at least the output layer");
     }
     for (const v1::Layer& layer : net.layers()) in.spec.layers.push_back(ToLayer(layer));
     absl::Status layers = train::LayerOutputs(in.spec).status();
-    if (!layers.ok()) return absl::Status(layers.code(), absl::StrCat("network.", layers.message()));
+    if (!layers.ok())
+      return absl::Status(layers.code(), absl::StrCat("network.", layers.message()));
     in.spec.loss = train::Loss::kMeanSquaredError;
     if (net.loss() != v1::LOSS_UNSPECIFIED) {
       ACTSERVE_ASSIGN_OR_RETURN(in.spec.loss, ToLoss(net.loss(), "network.loss"));
@@ -344,7 +343,7 @@ absl::StatusOr<PredictInput> ToPredictInput(const v1::PredictRequest& request,
     }
   }
   in.spec.dtype = request.features().dtype() == v1::DTYPE_FLOAT64 ? train::DType::kFloat64
-                                                                   : train::DType::kFloat32;
+                                                                  : train::DType::kFloat32;
   if (in.x.features != in.spec.inputs) {
     return Invalid("features.shape", absl::StrFormat("is %s; the network has %d inputs",
                                                      ShapeToString(shape), in.spec.inputs));
@@ -423,8 +422,7 @@ void ToProto(const train::TrainResult& r, v1::Result* out) {
 void ToProto(const train::TrainSpec& spec, const std::vector<train::LayerWeights>& weights,
              google::protobuf::RepeatedPtrField<v1::LayerWeights>* out) {
   const bool fp64 = spec.dtype == train::DType::kFloat64;
-  auto fill = [fp64](const std::vector<double>& values, std::vector<int64_t> shape,
-                     v1::Tensor* t) {
+  auto fill = [fp64](const std::vector<double>& values, std::vector<int64_t> shape, v1::Tensor* t) {
     t->mutable_shape()->Assign(shape.begin(), shape.end());
     t->set_dtype(fp64 ? v1::DTYPE_FLOAT64 : v1::DTYPE_FLOAT32);
     if (fp64) {

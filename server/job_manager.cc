@@ -31,17 +31,18 @@ std::optional<int64_t> JobNumber(const std::string& id) {
 }
 
 absl::Status UnknownJob(const std::string& id) {
-  return absl::NotFoundError(absl::StrFormat("id: no job \"%s\" on this server (ListJobs lists "
-                                             "them; ended jobs are kept until deleted or "
-                                             "displaced by newer ones)",
-                                             id));
+  return absl::NotFoundError(
+      absl::StrFormat("id: no job \"%s\" on this server (ListJobs lists "
+                      "them; ended jobs are kept until deleted or "
+                      "displaced by newer ones)",
+                      id));
 }
 
 int64_t WeightBytes(const std::vector<train::LayerWeights>& weights) {
   int64_t n = 0;
   for (const auto& w : weights) {
-    n += (w.weights.capacity() + w.bias.capacity() + w.activation_param.capacity()) *
-         sizeof(double);
+    n +=
+        (w.weights.capacity() + w.bias.capacity() + w.activation_param.capacity()) * sizeof(double);
   }
   return n;
 }
@@ -165,8 +166,8 @@ absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec) {
         queue_.size()));
   }
   const int64_t n = next_id_++;
-  auto job = std::make_shared<Job>(absl::StrCat("job-", n), "", WithoutInlineData(spec),
-                                   std::move(input));
+  auto job =
+      std::make_shared<Job>(absl::StrCat("job-", n), "", WithoutInlineData(spec), std::move(input));
   jobs_[n] = job;
   queue_.push_back(job);
   if (metrics_ != nullptr) metrics_->RecordJobSubmitted();
@@ -194,9 +195,9 @@ absl::StatusOr<v1::Sweep> JobManager::SubmitSweep(const v1::SubmitSweepRequest& 
     }
     absl::StatusOr<JobInput> input = ToJobInput(spec, options_.limits);
     if (!input.ok()) {
-      return absl::Status(input.status().code(),
-                          absl::StrFormat("activations[%d] (%s): %s", i, a.activation(),
-                                          input.status().message()));
+      return absl::Status(
+          input.status().code(),
+          absl::StrFormat("activations[%d] (%s): %s", i, a.activation(), input.status().message()));
     }
     runs.emplace_back(std::move(spec), std::move(*input));
   }
@@ -282,12 +283,11 @@ absl::StatusOr<v1::Job> JobManager::Cancel(const std::string& id) {
   {
     // The worker checks before every step: it stops within one step.
     absl::MutexLock job_lock(&job->mu_);
-    job->mu_.AwaitWithTimeout(absl::Condition(
-                                  +[](Job* j) ABSL_EXCLUSIVE_LOCKS_REQUIRED(j->mu_) {
-                                    return Ended(j->state_);
-                                  },
-                                  job.get()),
-                              absl::Seconds(5));
+    job->mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](Job* j) ABSL_EXCLUSIVE_LOCKS_REQUIRED(j->mu_) { return Ended(j->state_); },
+            job.get()),
+        absl::Seconds(5));
   }
   return job->ToProto(false);
 }
@@ -367,9 +367,8 @@ void JobManager::Work() {
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](JobManager* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->mu_) {
-            return m->stopping_ || !m->queue_.empty();
-          },
+          +[](JobManager* m)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->mu_) { return m->stopping_ || !m->queue_.empty(); },
           this));
       if (queue_.empty()) return;  // stopping
       job = std::move(queue_.front());
@@ -410,8 +409,8 @@ void JobManager::RunJob(const std::shared_ptr<Job>& job, Backend& backend) {
     job->Notify();
   };
   // Train takes the data and releases it, with its buffers, before it returns.
-  absl::StatusOr<train::TrainResult> result = train::Train(
-      input->spec, std::move(input->train), std::move(input->validation), options);
+  absl::StatusOr<train::TrainResult> result =
+      train::Train(input->spec, std::move(input->train), std::move(input->validation), options);
   input.reset();
   {
     absl::MutexLock lock(&job->mu_);

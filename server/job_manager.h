@@ -29,9 +29,9 @@
 namespace actserve::server {
 
 struct JobManagerOptions {
-  int workers = 2;        // jobs training at once, one thread each
-  int max_queued = 64;    // jobs waiting for a worker; RESOURCE_EXHAUSTED beyond
-  int max_retained = 256; // ended jobs kept for Get, Watch and Predict
+  int workers = 2;         // jobs training at once, one thread each
+  int max_queued = 64;     // jobs waiting for a worker; RESOURCE_EXHAUSTED beyond
+  int max_retained = 256;  // ended jobs kept for Get, Watch and Predict
   TrainingLimits limits;
 };
 

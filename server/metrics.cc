@@ -296,8 +296,8 @@ Metrics::Metrics(Sources sources) : registry_(std::make_shared<prometheus::Regis
                       .Name("actserve_training_job_duration_seconds")
                       .Help("Time from a job's start on a worker to its end.")
                       .Register(*registry_)
-                      .Add({}, prometheus::Histogram::BucketBoundaries{
-                                   0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600});
+                      .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.1, 0.5, 1, 5, 10, 30,
+                                                                       60, 300, 900, 1800, 3600});
   training_steps_ = &prometheus::BuildCounter()
                          .Name("actserve_training_steps_total")
                          .Help("Training steps (one batch: forward, backward, update) done.")

@@ -54,7 +54,9 @@ class Metrics {
   // for `seconds`; training steps done.
   void RecordJobSubmitted() { jobs_submitted_->Increment(); }
   void RecordJobEnded(int state, double seconds);
-  void RecordTrainingSteps(int64_t steps) { training_steps_->Increment(static_cast<double>(steps)); }
+  void RecordTrainingSteps(int64_t steps) {
+    training_steps_->Increment(static_cast<double>(steps));
+  }
 
   // A request refused because the compute queue was full.
   void RecordRejection() { rejections_->Increment(); }

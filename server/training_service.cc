@@ -136,8 +136,8 @@ grpc::ServerWriteReactor<v1::WatchJobResponse>* TrainingServiceImpl::WatchJob(
   absl::StatusOr<std::shared_ptr<Job>> job = jobs_.Find(request->id());
   absl::Status bad = job.status();
   if (bad.ok() && request->from_report() < 0) {
-    bad = absl::InvalidArgumentError(absl::StrFormat(
-        "from_report: %d is out of range; expected >= 0", request->from_report()));
+    bad = absl::InvalidArgumentError(
+        absl::StrFormat("from_report: %d is out of range; expected >= 0", request->from_report()));
   }
   if (!bad.ok()) {
     // A reactor that only finishes.
@@ -201,8 +201,8 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::Predict(grpc::CallbackServerConte
     } else if (request->model_case() != v1::PredictRequest::kNetwork) {
       return absl::InvalidArgumentError("model: neither job_id nor network is set; expected one");
     }
-    absl::StatusOr<PredictInput> input = ToPredictInput(
-        *request, from_job ? &spec : nullptr, from_job ? &weights : nullptr, limits_);
+    absl::StatusOr<PredictInput> input = ToPredictInput(*request, from_job ? &spec : nullptr,
+                                                        from_job ? &weights : nullptr, limits_);
     if (!input.ok()) return input.status();
     absl::StatusOr<std::vector<double>> out =
         train::Predict(input->spec, input->weights, input->x, backend_);

@@ -14,33 +14,10 @@ import sys
 import tempfile
 import unittest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from actserve_testing import ROOT, generate_stubs, ServerProcess  # noqa: E402
+
 SERVER = None  # set in main()
-
-
-def generate_stubs(out):
-    protos = ["proto/actserve/v1/activation_service.proto", "proto/grpc/health/v1/health.proto"]
-    subprocess.run(["protoc", f"--proto_path={ROOT}", f"--python_out={out}",
-                    f"--grpc_python_out={out}",
-                    "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin"] + protos,
-                   check=True, cwd=ROOT)
-    sys.path.insert(0, out)
-
-
-class ServerProcess:
-    def __init__(self, *args):
-        self.proc = subprocess.Popen([SERVER, "--address=127.0.0.1:0",
-                                      "--metrics_address=127.0.0.1:0", *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        m = re.search(r"listening on (\S+)", line)
-        if not m:
-            raise RuntimeError("server did not start: " + line + self.proc.stderr.read())
-        self.address = m.group(1)
-
-    def stop(self):
-        self.proc.terminate()
-        return self.proc.wait(timeout=30)
 
 
 class InteropTest(unittest.TestCase):
@@ -51,7 +28,7 @@ class InteropTest(unittest.TestCase):
         from proto.actserve.v1 import activation_service_pb2_grpc as pb_grpc
         from proto.grpc.health.v1 import health_pb2, health_pb2_grpc
         cls.grpc, cls.pb, cls.health_pb2 = grpc, pb, health_pb2
-        cls.server = ServerProcess()
+        cls.server = ServerProcess(SERVER)
         cls.channel = grpc.insecure_channel(cls.server.address)
         cls.stub = pb_grpc.ActivationServiceStub(cls.channel)
         cls.health = health_pb2_grpc.HealthStub(cls.channel)

@@ -31,6 +31,9 @@ class Network {
     RowVector param;                             // the learnable parameter's values
     // Values of the last Forward: pre-activations z and outputs a, one row per sample.
     Matrix z, a;
+    // Backward's scratch, per layer so that sizes stay put from step to step (no reallocation):
+    // dLoss/dz, dLoss/d(input), and ones for f'.
+    Matrix dz, d_input, ones;
   };
 
   // The gradients of the loss for every trainable value, shaped like the layers.
@@ -74,8 +77,6 @@ class Network {
 
  private:
   std::vector<Layer> layers_;
-  // Scratch for Backward.
-  Matrix delta_, delta_z_, ones_;
   ParamGradients param_grads_;
 };
 

@@ -194,9 +194,9 @@ absl::Status Validate(const TrainSpec& spec, const Dataset& train, const Dataset
                          "is set but the layer's activation has no learnable parameter");
         }
         if (n != 1 && n != units) {
-          return Invalid(field + ".activation_param",
-                         absl::StrFormat("has %d values; expected 1 or %d (one per unit)", n,
-                                         units));
+          return Invalid(
+              field + ".activation_param",
+              absl::StrFormat("has %d values; expected 1 or %d (one per unit)", n, units));
         }
         ACTSERVE_RETURN_IF_ERROR(CheckFinite(field + ".activation_param", w.activation_param));
       }
@@ -258,6 +258,14 @@ absl::Status Validate(const TrainSpec& spec, const Dataset& train, const Dataset
     return absl::ResourceExhaustedError(
         absl::StrFormat("epochs: %d epochs x %d steps exceed the limit of %d steps per job",
                         spec.epochs, steps, limits.max_total_steps));
+  }
+  const int64_t reports =
+      spec.epochs +
+      (spec.report_every_steps > 0 ? spec.epochs * steps / spec.report_every_steps : 0);
+  if (reports > limits.max_reports) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "report_every_steps: the job would make %d progress reports; the limit is %d", reports,
+        limits.max_reports));
   }
   return absl::OkStatus();
 }

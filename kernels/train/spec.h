@@ -19,6 +19,9 @@ namespace actserve::train {
 struct LayerSpec {
   int64_t units = 0;
   CallSpec activation;  // `shape` is ignored: the trainer sets it to [batch, units]
+  // Keep the activation's learnable parameter (prelu's a, elu's a, swish's b) at its given value
+  // instead of training it.
+  bool freeze_params = false;
 };
 
 // The loss reads the output layer's values. Both cross-entropies take them as logits and fuse

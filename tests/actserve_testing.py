@@ -1,0 +1,41 @@
+"""Helpers shared by the Python tests: stubs generated from the repository's .proto files, and
+the real actserve binary started on 127.0.0.1 with free ports."""
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+
+PROTOS = ["proto/actserve/v1/activation_service.proto",
+          "proto/actserve/v1/training_service.proto",
+          "proto/grpc/health/v1/health.proto"]
+
+
+def generate_stubs(out):
+    """Generates Python message and grpcio stubs into `out` and puts it on sys.path, so that
+    `from proto.actserve.v1 import training_service_pb2` works."""
+    subprocess.run(["protoc", f"--proto_path={ROOT}", f"--python_out={out}",
+                    f"--grpc_python_out={out}",
+                    "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin"] + PROTOS,
+                   check=True, cwd=ROOT)
+    sys.path.insert(0, out)
+
+
+class ServerProcess:
+    """actserve on 127.0.0.1 with free gRPC and metrics ports; `address` is host:port."""
+
+    def __init__(self, binary, *args):
+        self.proc = subprocess.Popen([binary, "--address=127.0.0.1:0",
+                                      "--metrics_address=127.0.0.1:0", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        m = re.search(r"listening on (\S+)", line)
+        if not m:
+            raise RuntimeError("server did not start: " + line + self.proc.stderr.read())
+        self.address = m.group(1)
+
+    def stop(self):
+        """SIGTERM, then the exit status."""
+        self.proc.terminate()
+        return self.proc.wait(timeout=30)
