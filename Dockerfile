@@ -33,6 +33,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin nonroot
 COPY --from=build /build/server/actserve /build/client/actctl /usr/local/bin/
+# Example training jobs: actctl train /usr/share/actserve/examples/xor.textproto
+COPY client/examples /usr/share/actserve/examples
 USER nonroot
 EXPOSE 50051 9464
 # The gRPC health service, through actctl (exit 0 only when SERVING).

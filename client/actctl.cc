@@ -39,6 +39,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "client/actctl_common.h"
 #include "client/actctl_train.h"
 #include "client/activation_client.h"
 #include "client/svg_chart.h"
@@ -67,16 +68,6 @@ ABSL_FLAG(std::string, activation, "relu", "load: the activation computed.");
 
 namespace actserve::client {
 namespace {
-
-int Fail(const absl::Status& s) {
-  std::fprintf(stderr, "actctl: %s\n", s.ToString().c_str());
-  return 1;
-}
-
-int Usage(const std::string& message) {
-  std::fprintf(stderr, "actctl: %s (actctl --help for usage)\n", message.c_str());
-  return 2;
-}
 
 absl::StatusOr<std::vector<double>> ParseNumbers(const std::vector<std::string>& words) {
   std::vector<double> out;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "client/actctl_common.h"
 #include "client/svg_chart.h"
 #include "client/training_client.h"
 
@@ -27,16 +28,6 @@ ABSL_FLAG(std::vector<std::string>, activations, {},
 
 namespace actserve::client {
 namespace {
-
-int Fail(const absl::Status& s) {
-  std::fprintf(stderr, "actctl: %s\n", s.ToString().c_str());
-  return 1;
-}
-
-int Usage(const std::string& message) {
-  std::fprintf(stderr, "actctl: %s (actctl --help for usage)\n", message.c_str());
-  return 2;
-}
 
 std::string State(v1::JobState s) {
   std::string name = v1::JobState_Name(s);

@@ -87,6 +87,14 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchJobResponse>
   v1::WatchJobResponse message_;  // owned by the write in progress
 };
 
+// Moves a successful result into the response.
+template <class T>
+absl::Status Store(absl::StatusOr<T> result, T* response) {
+  if (!result.ok()) return result.status();
+  *response = std::move(*result);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 TrainingServiceImpl::TrainingServiceImpl(JobManager& jobs, ComputePool& pool, Backend& backend,
@@ -123,11 +131,8 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::Respond(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitJob(grpc::CallbackServerContext* context,
                                                          const v1::SubmitJobRequest* request,
                                                          v1::Job* response) {
-  return Respond(context, true, [this, request, response]() -> absl::Status {
-    absl::StatusOr<v1::Job> job = jobs_.Submit(request->spec());
-    if (!job.ok()) return job.status();
-    *response = std::move(*job);
-    return absl::OkStatus();
+  return Respond(context, true, [this, request, response] {
+    return Store(jobs_.Submit(request->spec()), response);
   });
 }
 
@@ -174,11 +179,8 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::ListJobs(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* TrainingServiceImpl::CancelJob(grpc::CallbackServerContext* context,
                                                          const v1::CancelJobRequest* request,
                                                          v1::Job* response) {
-  return Respond(context, true, [this, request, response]() -> absl::Status {
-    absl::StatusOr<v1::Job> job = jobs_.Cancel(request->id());
-    if (!job.ok()) return job.status();
-    *response = std::move(*job);
-    return absl::OkStatus();
+  return Respond(context, true, [this, request, response] {
+    return Store(jobs_.Cancel(request->id()), response);
   });
 }
 
@@ -215,22 +217,16 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::Predict(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitSweep(grpc::CallbackServerContext* context,
                                                            const v1::SubmitSweepRequest* request,
                                                            v1::Sweep* response) {
-  return Respond(context, true, [this, request, response]() -> absl::Status {
-    absl::StatusOr<v1::Sweep> sweep = jobs_.SubmitSweep(*request);
-    if (!sweep.ok()) return sweep.status();
-    *response = std::move(*sweep);
-    return absl::OkStatus();
+  return Respond(context, true, [this, request, response] {
+    return Store(jobs_.SubmitSweep(*request), response);
   });
 }
 
 grpc::ServerUnaryReactor* TrainingServiceImpl::GetSweep(grpc::CallbackServerContext* context,
                                                         const v1::GetSweepRequest* request,
                                                         v1::Sweep* response) {
-  return Respond(context, false, [this, request, response]() -> absl::Status {
-    absl::StatusOr<v1::Sweep> sweep = jobs_.GetSweep(request->id());
-    if (!sweep.ok()) return sweep.status();
-    *response = std::move(*sweep);
-    return absl::OkStatus();
+  return Respond(context, false, [this, request, response] {
+    return Store(jobs_.GetSweep(request->id()), response);
   });
 }
 

@@ -1,9 +1,12 @@
 """Helpers shared by the Python tests: stubs generated from the repository's .proto files, and
 the real actserve binary started on 127.0.0.1 with free ports."""
+import argparse
 import os
 import re
 import subprocess
 import sys
+import tempfile
+import unittest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
@@ -39,3 +42,29 @@ class ServerProcess:
         """SIGTERM, then the exit status."""
         self.proc.terminate()
         return self.proc.wait(timeout=30)
+
+
+def main():
+    """Runs the calling module's unittest cases against `--server BINARY` (the path is returned
+    by server_binary()), with freshly generated stubs; exits 1 if any failed."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--server", required=True)
+    args, rest = ap.parse_known_args()
+    global _SERVER
+    _SERVER = os.path.abspath(args.server)
+    with tempfile.TemporaryDirectory() as out:
+        generate_stubs(out)
+        result = unittest.main(module="__main__", argv=[sys.argv[0]] + rest, exit=False,
+                               verbosity=2).result
+    failed = len(result.failures) + len(result.errors)
+    print(f"{result.testsRun - failed - len(result.skipped)} passed, {failed} failed, "
+          f"{len(result.skipped)} skipped")
+    sys.exit(0 if failed == 0 and result.testsRun > 0 else 1)
+
+
+_SERVER = None
+
+
+def server_binary():
+    """The actserve binary main() was given."""
+    return _SERVER

@@ -5,19 +5,14 @@ where it is installed.
 
   python3 tests/python_interop_test.py --server build/server/actserve
 """
-import argparse
 import math
 import os
-import re
-import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from actserve_testing import ROOT, generate_stubs, ServerProcess  # noqa: E402
-
-SERVER = None  # set in main()
+import actserve_testing  # noqa: E402
+from actserve_testing import ServerProcess  # noqa: E402
 
 
 class InteropTest(unittest.TestCase):
@@ -28,7 +23,7 @@ class InteropTest(unittest.TestCase):
         from proto.actserve.v1 import activation_service_pb2_grpc as pb_grpc
         from proto.grpc.health.v1 import health_pb2, health_pb2_grpc
         cls.grpc, cls.pb, cls.health_pb2 = grpc, pb, health_pb2
-        cls.server = ServerProcess(SERVER)
+        cls.server = ServerProcess(actserve_testing.server_binary())
         cls.channel = grpc.insecure_channel(cls.server.address)
         cls.stub = pb_grpc.ActivationServiceStub(cls.channel)
         cls.health = health_pb2_grpc.HealthStub(cls.channel)
@@ -137,19 +132,5 @@ class InteropTest(unittest.TestCase):
         self.assertEqual(resp.status, self.health_pb2.HealthCheckResponse.SERVING)
 
 
-def main():
-    global SERVER
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--server", required=True)
-    args, rest = ap.parse_known_args()
-    SERVER = os.path.abspath(args.server)
-    with tempfile.TemporaryDirectory() as out:
-        generate_stubs(out)
-        result = unittest.main(argv=[sys.argv[0]] + rest, exit=False, verbosity=2).result
-    ok = len(result.failures) + len(result.errors)
-    print(f"{result.testsRun - ok - len(result.skipped)} passed, {ok} failed, {len(result.skipped)} skipped")
-    sys.exit(0 if ok == 0 and result.testsRun > 0 else 1)
-
-
 if __name__ == "__main__":
-    main()
+    actserve_testing.main()

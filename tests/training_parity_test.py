@@ -6,17 +6,15 @@ optimizer, over gRPC to the real server.
 
   /usr/bin/python3 tests/training_parity_test.py --server build/server/actserve
 """
-import argparse
 import os
 import sys
-import tempfile
 import unittest
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from actserve_testing import generate_stubs, ServerProcess  # noqa: E402
+import actserve_testing  # noqa: E402
+from actserve_testing import ServerProcess  # noqa: E402
 
-SERVER = None  # set in main()
 ROWS, FEATURES, BATCH, EPOCHS = 64, 4, 16, 25  # 4 steps an epoch: 100 steps
 
 
@@ -31,7 +29,7 @@ class ParityTest(unittest.TestCase):
         from proto.actserve.v1 import training_service_pb2_grpc as pb_grpc
         cls.np, cls.torch, cls.apb, cls.pb = np, torch, apb, pb
         torch.set_num_threads(1)
-        cls.server = ServerProcess(SERVER)
+        cls.server = ServerProcess(actserve_testing.server_binary())
         cls.channel = grpc.insecure_channel(cls.server.address)
         cls.stub = pb_grpc.TrainingServiceStub(cls.channel)
 
@@ -180,16 +178,5 @@ class ParityTest(unittest.TestCase):
         self.run_case([16], "relu", "mse", "sgd", fp64=True)
 
 
-def main():
-    global SERVER
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--server", required=True)
-    args, rest = parser.parse_known_args()
-    SERVER = os.path.abspath(args.server)
-    with tempfile.TemporaryDirectory() as out:
-        generate_stubs(out)
-        unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
-
-
 if __name__ == "__main__":
-    main()
+    actserve_testing.main()
