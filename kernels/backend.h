@@ -47,6 +47,39 @@ class Backend {
                                 ParamGradients* grads) = 0;
 };
 
+// Implements Backend's float and double overloads with one pair of templates of `Impl` (which
+// derives from TypedBackend<Impl> and befriends it):
+//   template <class T> absl::Status DoForward(const ActivationCall&, absl::Span<const T> x,
+//                                             absl::Span<T> y);
+//   template <class T> absl::Status DoBackward(const ActivationCall&, absl::Span<const T> x,
+//                                              absl::Span<const T> dy, absl::Span<T> dx,
+//                                              ParamGradients*);
+template <class Impl>
+class TypedBackend : public Backend {
+ public:
+  absl::Status Forward(const ActivationCall& call, absl::Span<const float> x,
+                       absl::Span<float> y) final {
+    return self().DoForward(call, x, y);
+  }
+  absl::Status Forward(const ActivationCall& call, absl::Span<const double> x,
+                       absl::Span<double> y) final {
+    return self().DoForward(call, x, y);
+  }
+  absl::Status Backward(const ActivationCall& call, absl::Span<const float> x,
+                        absl::Span<const float> dy, absl::Span<float> dx,
+                        ParamGradients* grads) final {
+    return self().DoBackward(call, x, dy, dx, grads);
+  }
+  absl::Status Backward(const ActivationCall& call, absl::Span<const double> x,
+                        absl::Span<const double> dy, absl::Span<double> dx,
+                        ParamGradients* grads) final {
+    return self().DoBackward(call, x, dy, dx, grads);
+  }
+
+ private:
+  Impl& self() { return static_cast<Impl&>(*this); }
+};
+
 }  // namespace actserve
 
 #endif  // ACTSERVE_KERNELS_BACKEND_H_

@@ -148,9 +148,9 @@ void SetError(const absl::Status& status, v1::EvaluateResponse* response) {
 
 }  // namespace
 
-ActivationServiceImpl::ActivationServiceImpl(Backend& backend, ComputePool& pool,
+ActivationServiceImpl::ActivationServiceImpl(const Backends& backends, ComputePool& pool,
                                              const ServiceOptions& options, Metrics* metrics)
-    : backend_(backend), pool_(pool), metrics_(metrics), options_(options) {}
+    : backends_(backends), pool_(pool), metrics_(metrics), options_(options) {}
 
 template <class Work>
 grpc::ServerUnaryReactor* ActivationServiceImpl::Offload(grpc::CallbackServerContext* context,
@@ -209,16 +209,19 @@ absl::Status ActivationServiceImpl::Compute(const Request& request, Response* re
     call = PrepareForward(request, options_.max_elements);
   }
   if (!call.ok()) return call.status();
+  absl::StatusOr<Backend*> backend = SelectBackend(backends_, request.backend(), call->input_size);
+  if (!backend.ok()) return backend.status();
   const absl::Time start = absl::Now();
   absl::Status s;
   if constexpr (kBackward) {
-    s = RunBackward(backend_, *call, request, response);
+    s = RunBackward(**backend, *call, request, response);
   } else {
-    s = RunForward(backend_, *call, request, response);
+    s = RunForward(**backend, *call, request, response);
   }
   if (metrics_ != nullptr && s.ok()) {
     metrics_->RecordCompute(call->id, kBackward, request.x().dtype() == v1::DTYPE_FLOAT64,
-                            call->input_size, absl::ToDoubleSeconds(absl::Now() - start));
+                            (*backend)->name(), call->input_size,
+                            absl::ToDoubleSeconds(absl::Now() - start));
   }
   return s;
 }

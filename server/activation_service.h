@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "kernels/backend.h"
 #include "proto/actserve/v1/activation_service.grpc.pb.h"
+#include "server/backends.h"
 #include "server/compute_pool.h"
 #include "server/metrics.h"
 
@@ -34,8 +35,8 @@ using ServiceBase = v1::ActivationService::WithCallbackMethod_ListActivations<
 
 class ActivationServiceImpl final : public ServiceBase {
  public:
-  // `backend`, `pool` and `metrics` (which may be null: no metrics) must outlive the service.
-  ActivationServiceImpl(Backend& backend, ComputePool& pool, const ServiceOptions& options,
+  // The backends, `pool` and `metrics` (which may be null: no metrics) must outlive the service.
+  ActivationServiceImpl(const Backends& backends, ComputePool& pool, const ServiceOptions& options,
                         Metrics* metrics = nullptr);
 
   // From now on new calls (and new messages on open streams) get UNAVAILABLE; calls already
@@ -91,7 +92,7 @@ class ActivationServiceImpl final : public ServiceBase {
   grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context,
                                   const grpc::ByteBuffer* request, grpc::ByteBuffer* response);
 
-  Backend& backend_;
+  const Backends backends_;
   ComputePool& pool_;
   Metrics* const metrics_;
   const ServiceOptions options_;

@@ -135,20 +135,23 @@ v1::Noise ToProto(Noise n) {
 
 }  // namespace
 
-absl::Status CheckBackend(v1::Backend backend, const char* field) {
-  switch (backend) {
+absl::StatusOr<Backend*> SelectBackend(const Backends& backends, v1::Backend requested,
+                                       int64_t elements, const char* field) {
+  switch (requested) {
     case v1::BACKEND_UNSPECIFIED:
+      return backends.cuda != nullptr && elements >= backends.cuda_min_elements ? backends.cuda
+                                                                                : backends.cpu;
     case v1::BACKEND_CPU:
-      return absl::OkStatus();
+      return backends.cpu;
     case v1::BACKEND_CUDA:
-      return absl::UnavailableError(absl::StrCat(
-          field,
-          ": BACKEND_CUDA is not available on this server (it has no CUDA backend); use "
-          "BACKEND_CPU or BACKEND_UNSPECIFIED"));
+      if (backends.cuda != nullptr) return backends.cuda;
+      return absl::UnavailableError(
+          absl::StrCat(field, ": BACKEND_CUDA is not available on this server (",
+                       backends.cuda_unavailable, "); use BACKEND_CPU or BACKEND_UNSPECIFIED"));
     default:
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s: unknown value %d; expected BACKEND_UNSPECIFIED, BACKEND_CPU or BACKEND_CUDA", field,
-          static_cast<int>(backend)));
+          static_cast<int>(requested)));
   }
 }
 
@@ -205,7 +208,6 @@ absl::StatusOr<int64_t> CheckTensor(const v1::Tensor& tensor, const char* field,
 absl::StatusOr<ActivationCall> PrepareForward(const v1::ForwardRequest& request,
                                               int64_t max_elements) {
   ACTSERVE_RETURN_IF_ERROR(CheckTensor(request.x(), "x", max_elements).status());
-  ACTSERVE_RETURN_IF_ERROR(CheckBackend(request.backend()));
   ACTSERVE_ASSIGN_OR_RETURN(
       CallSpec spec, SpecFor(request.activation(), request.x(), request.params(), request.seed(),
                              request.training()));
@@ -216,7 +218,6 @@ absl::StatusOr<ActivationCall> PrepareBackward(const v1::BackwardRequest& reques
                                                int64_t max_elements) {
   ACTSERVE_RETURN_IF_ERROR(CheckTensor(request.x(), "x", max_elements).status());
   ACTSERVE_RETURN_IF_ERROR(CheckTensor(request.dy(), "dy", max_elements).status());
-  ACTSERVE_RETURN_IF_ERROR(CheckBackend(request.backend()));
   if (request.dy().dtype() != request.x().dtype()) {
     return absl::InvalidArgumentError(
         absl::StrFormat("dy.dtype is %s but x.dtype is %s; they must match",

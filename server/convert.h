@@ -11,6 +11,7 @@
 #include "kernels/backend.h"
 #include "kernels/call.h"
 #include "proto/actserve/v1/activation_service.pb.h"
+#include "server/backends.h"
 
 namespace actserve::server {
 
@@ -24,7 +25,8 @@ absl::StatusOr<int64_t> CheckTensor(const v1::Tensor& tensor, const char* field,
                                     int64_t max_elements);
 
 // Validates a request's activation call: the tensor x (see CheckTensor), the activation, the
-// parameters and the shape rules of the catalog (kernels/call.h), and the backend.
+// parameters and the shape rules of the catalog (kernels/call.h). The backend is chosen apart,
+// by SelectBackend.
 absl::StatusOr<ActivationCall> PrepareForward(const v1::ForwardRequest& request,
                                               int64_t max_elements);
 // As PrepareForward, and dy: the dtype of x and the shape of the forward output.
@@ -38,9 +40,12 @@ absl::Status RunForward(Backend& backend, const ActivationCall& call,
 absl::Status RunBackward(Backend& backend, const ActivationCall& call,
                          const v1::BackwardRequest& request, v1::BackwardResponse* response);
 
-// OK for the backends this server has; UNAVAILABLE for BACKEND_CUDA (none compiled in),
-// INVALID_ARGUMENT for an unknown value. `field` names the request field.
-absl::Status CheckBackend(v1::Backend backend, const char* field = "backend");
+// The backend a request asking for `requested` runs on, for `elements` input elements: the CPU
+// for BACKEND_CPU; the GPU for BACKEND_CUDA (UNAVAILABLE, saying why, when the server has none);
+// for BACKEND_UNSPECIFIED the GPU when there is one and elements >= cuda_min_elements, else the
+// CPU. INVALID_ARGUMENT for an unknown value. `field` names the request field.
+absl::StatusOr<Backend*> SelectBackend(const Backends& backends, v1::Backend requested,
+                                       int64_t elements, const char* field = "backend");
 
 // The catalog as the listing RPC returns it.
 void FillActivationList(v1::ListActivationsResponse* response);

@@ -100,7 +100,20 @@ TEST(ConvertTest, RejectsBadBackwardShapesAndBackends) {
   fwd.set_activation("relu");
   *fwd.mutable_x() = FloatTensor({1}, {1});
   fwd.set_backend(v1::BACKEND_CUDA);
-  ExpectError(PrepareForward(fwd, 1000).status(), absl::StatusCode::kUnavailable, "BACKEND_CUDA");
+  std::unique_ptr<Backend> cpu = NewCpuBackend();
+  Backends cpu_only{.cpu = cpu.get(), .cuda_unavailable = "no device"};
+  ExpectError(SelectBackend(cpu_only, fwd.backend(), 1).status(), absl::StatusCode::kUnavailable,
+              "backend: BACKEND_CUDA is not available on this server (no device)");
+  ExpectError(SelectBackend(cpu_only, static_cast<v1::Backend>(7), 1).status(),
+              absl::StatusCode::kInvalidArgument, "backend: unknown value 7");
+  EXPECT_EQ(*SelectBackend(cpu_only, v1::BACKEND_UNSPECIFIED, int64_t{1} << 30), cpu.get());
+  // With a second backend (the CPU standing in for a GPU), auto picks it for large calls only.
+  std::unique_ptr<Backend> gpu = NewCpuBackend();
+  Backends both{.cpu = cpu.get(), .cuda = gpu.get(), .cuda_min_elements = 1000};
+  EXPECT_EQ(*SelectBackend(both, v1::BACKEND_UNSPECIFIED, 999), cpu.get());
+  EXPECT_EQ(*SelectBackend(both, v1::BACKEND_UNSPECIFIED, 1000), gpu.get());
+  EXPECT_EQ(*SelectBackend(both, v1::BACKEND_CPU, 1 << 20), cpu.get());
+  EXPECT_EQ(*SelectBackend(both, v1::BACKEND_CUDA, 1), gpu.get());
 }
 
 TEST(ConvertTest, ListingCarriesTheWholeCatalog) {

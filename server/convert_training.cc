@@ -221,10 +221,16 @@ absl::StatusOr<train::Dataset> ToDataset(const v1::Data& data, const std::string
 
 }  // namespace
 
-absl::StatusOr<JobInput> ToJobInput(const v1::JobSpec& proto, const TrainingLimits& limits) {
+absl::StatusOr<JobInput> ToJobInput(const v1::JobSpec& proto, const TrainingLimits& limits,
+                                    const Backends& backends) {
   JobInput in;
   train::TrainSpec& spec = in.spec;
-  ACTSERVE_RETURN_IF_ERROR(CheckBackend(proto.backend()));
+  ACTSERVE_RETURN_IF_ERROR(SelectBackend(backends, proto.backend(), 0).status());
+  if (proto.backend() == v1::BACKEND_CUDA) {
+    return absl::UnimplementedError(
+        "backend: training on BACKEND_CUDA is not implemented yet (the GPU serves Forward and "
+        "Backward); use BACKEND_CPU or BACKEND_UNSPECIFIED");
+  }
   ACTSERVE_ASSIGN_OR_RETURN(spec.dtype, ToDType(proto.dtype(), "dtype"));
   ACTSERVE_ASSIGN_OR_RETURN(in.train, ToDataset(proto.data(), "data", limits, true));
   ACTSERVE_ASSIGN_OR_RETURN(in.validation,

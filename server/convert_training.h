@@ -13,6 +13,7 @@
 #include "kernels/train/spec.h"
 #include "kernels/train/trainer.h"
 #include "proto/actserve/v1/training_service.pb.h"
+#include "server/backends.h"
 
 namespace actserve::server {
 
@@ -33,7 +34,9 @@ struct JobInput {
 // protobuf-level ones (enum values, tensor shapes and dtypes, the data source). INVALID_ARGUMENT
 // naming the field, RESOURCE_EXHAUSTED beyond `limits`, UNAVAILABLE for a backend the server
 // does not have.
-absl::StatusOr<JobInput> ToJobInput(const v1::JobSpec& spec, const TrainingLimits& limits);
+// Training runs on the CPU: BACKEND_CUDA is UNAVAILABLE without a GPU and UNIMPLEMENTED with one.
+absl::StatusOr<JobInput> ToJobInput(const v1::JobSpec& spec, const TrainingLimits& limits,
+                                    const Backends& backends);
 
 // A network to predict with, and the rows to predict on.
 struct PredictInput {

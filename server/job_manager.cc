@@ -155,7 +155,7 @@ void JobManager::CancelAll() {
 
 absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec) {
   // Conversion (which generates data) happens outside the lock.
-  ACTSERVE_ASSIGN_OR_RETURN(JobInput input, ToJobInput(spec, options_.limits));
+  ACTSERVE_ASSIGN_OR_RETURN(JobInput input, ToJobInput(spec, options_.limits, options_.backends));
   absl::MutexLock lock(&mu_);
   if (draining_ || stopping_) {
     return absl::UnavailableError("the server is shutting down; submit the job elsewhere");
@@ -193,7 +193,7 @@ absl::StatusOr<v1::Sweep> JobManager::SubmitSweep(const v1::SubmitSweepRequest& 
       spec.mutable_layers(l)->set_activation(a.activation());
       *spec.mutable_layers(l)->mutable_params() = a.params();
     }
-    absl::StatusOr<JobInput> input = ToJobInput(spec, options_.limits);
+    absl::StatusOr<JobInput> input = ToJobInput(spec, options_.limits, options_.backends);
     if (!input.ok()) {
       return absl::Status(
           input.status().code(),

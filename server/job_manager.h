@@ -33,6 +33,7 @@ struct JobManagerOptions {
   int max_queued = 64;     // jobs waiting for a worker; RESOURCE_EXHAUSTED beyond
   int max_retained = 256;  // ended jobs kept for Get, Watch and Predict
   TrainingLimits limits;
+  Backends backends;  // for the description's backend field
 };
 
 // Receives a job's updates (a new report, the end) on the thread that made them. Must not call

@@ -24,6 +24,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cuda/cuda_backend.h"
 #include "prometheus/exposer.h"
 #include "server/activation_service.h"
 #include "server/compute_pool.h"
@@ -63,6 +64,13 @@ ABSL_FLAG(int64_t, max_job_data_elements, int64_t{64} << 20,
           "Most feature and target values a training job may hold, all data sets together.");
 ABSL_FLAG(int64_t, max_job_steps, int64_t{10} << 20,
           "Most training steps (epochs x steps per epoch) one job may take.");
+ABSL_FLAG(bool, cuda, true,
+          "Use a CUDA device when the build has the CUDA backend and one is found; otherwise the "
+          "server computes on the CPU alone.");
+ABSL_FLAG(int, cuda_device, 0, "The CUDA device to use.");
+ABSL_FLAG(int64_t, cuda_min_elements, int64_t{1} << 20,
+          "Requests with BACKEND_UNSPECIFIED go to the GPU from this many input elements "
+          "(smaller ones stay on the CPU, where they cost less than the copies to the device).");
 ABSL_FLAG(absl::Duration, drain_deadline, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long calls in flight may take to finish.");
 
@@ -85,20 +93,43 @@ int Run() {
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int compute_threads =
       absl::GetFlag(FLAGS_compute_threads) > 0 ? absl::GetFlag(FLAGS_compute_threads) : hw;
-  std::unique_ptr<Backend> backend =
-      NewCpuBackend({.threads = absl::GetFlag(FLAGS_kernel_threads)});
+  std::unique_ptr<Backend> cpu = NewCpuBackend({.threads = absl::GetFlag(FLAGS_kernel_threads)});
+  Backends backends{.cpu = cpu.get(), .cuda_min_elements = absl::GetFlag(FLAGS_cuda_min_elements)};
+  std::unique_ptr<Backend> cuda;
+  int cuda_devices = 0;
+  if (absl::GetFlag(FLAGS_cuda)) {
+    absl::StatusOr<std::unique_ptr<Backend>> gpu =
+        NewCudaBackend({.device = absl::GetFlag(FLAGS_cuda_device)});
+    if (gpu.ok()) {
+      cuda = *std::move(gpu);
+      backends.cuda = cuda.get();
+      cuda_devices = 1;
+    } else {
+      backends.cuda_unavailable = std::string(gpu.status().message());
+    }
+  } else {
+    backends.cuda_unavailable = "turned off with --nocuda";
+  }
+  // On stderr: stdout's first line is the "listening on" line that scripts wait for.
+  std::fprintf(stderr, "actserve: backends: cpu%s (CUDA %s: %s)\n", cuda != nullptr ? ", cuda" : "",
+               CudaCompiledIn() ? "compiled in" : "not compiled in",
+               cuda != nullptr ? DescribeCudaDevices().c_str() : backends.cuda_unavailable.c_str());
   ComputePool pool(compute_threads, absl::GetFlag(FLAGS_max_queued));
   const std::string metrics_address = absl::GetFlag(FLAGS_metrics_address);
   ActivationServiceImpl* service_ptr = nullptr;  // read by the metrics at scrape time
   JobManager* jobs_ptr = nullptr;
   std::unique_ptr<Metrics> metrics;
   if (!metrics_address.empty()) {
-    metrics = std::make_unique<Metrics>(Metrics::Sources{
-        .in_flight = [&service_ptr] { return service_ptr ? service_ptr->in_flight() : 0; },
-        .queue_depth = [&pool] { return pool.queued(); },
-        .jobs_queued = [&jobs_ptr] { return jobs_ptr ? jobs_ptr->queued() : 0; },
-        .jobs_running = [&jobs_ptr] { return jobs_ptr ? jobs_ptr->running() : 0; },
-        .jobs_memory_bytes = [&jobs_ptr] { return jobs_ptr ? jobs_ptr->memory_bytes() : 0; }});
+    std::vector<std::string> backend_names = {"cpu"};
+    if (cuda != nullptr) backend_names.push_back("cuda");
+    metrics = std::make_unique<Metrics>(
+        Metrics::Sources{
+            .in_flight = [&service_ptr] { return service_ptr ? service_ptr->in_flight() : 0; },
+            .queue_depth = [&pool] { return pool.queued(); },
+            .jobs_queued = [&jobs_ptr] { return jobs_ptr ? jobs_ptr->queued() : 0; },
+            .jobs_running = [&jobs_ptr] { return jobs_ptr ? jobs_ptr->running() : 0; },
+            .jobs_memory_bytes = [&jobs_ptr] { return jobs_ptr ? jobs_ptr->memory_bytes() : 0; }},
+        backend_names, cuda_devices);
   }
   TrainingLimits limits;
   limits.core.max_wall_time = absl::GetFlag(FLAGS_max_job_time);
@@ -112,11 +143,12 @@ int Run() {
   JobManager jobs({.workers = training_workers,
                    .max_queued = absl::GetFlag(FLAGS_max_queued_jobs),
                    .max_retained = absl::GetFlag(FLAGS_max_retained_jobs),
-                   .limits = limits},
+                   .limits = limits,
+                   .backends = backends},
                   metrics.get());
   jobs_ptr = &jobs;
-  TrainingServiceImpl training(jobs, pool, *backend, limits);
-  ActivationServiceImpl service(*backend, pool, {.max_elements = absl::GetFlag(FLAGS_max_elements)},
+  TrainingServiceImpl training(jobs, pool, *cpu, limits);
+  ActivationServiceImpl service(backends, pool, {.max_elements = absl::GetFlag(FLAGS_max_elements)},
                                 metrics.get());
   service_ptr = &service;
   std::unique_ptr<prometheus::Exposer> exposer;

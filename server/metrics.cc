@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/str_join.h"
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/support/interceptor.h"
 #include "prometheus/metric_family.h"
@@ -204,7 +205,8 @@ class SourcesCollector final : public prometheus::Collectable {
 
 }  // namespace
 
-Metrics::Metrics(Sources sources) : registry_(std::make_shared<prometheus::Registry>()) {
+Metrics::Metrics(Sources sources, std::vector<std::string> backends, int cuda_devices)
+    : registry_(std::make_shared<prometheus::Registry>()), backends_(std::move(backends)) {
   started_ = &prometheus::BuildCounter()
                   .Name("grpc_server_started_total")
                   .Help("Total number of RPCs started on the server.")
@@ -253,27 +255,33 @@ Metrics::Metrics(Sources sources) : registry_(std::make_shared<prometheus::Regis
           .Name("actserve_elements_total")
           .Help("Tensor elements computed, by activation, direction, backend and dtype.")
           .Register(*registry_);
-  for (const ActivationInfo& info : AllActivations()) {
-    std::array<std::array<prometheus::Counter*, 2>, 2> by;
-    for (int d = 0; d < 2; ++d) {
-      for (int t = 0; t < 2; ++t) {
-        by[d][t] = &elements.Add({{"activation", info.name},
-                                  {"direction", d ? "backward" : "forward"},
-                                  {"backend", "cpu"},
-                                  {"dtype", t ? "float64" : "float32"}});
+  for (const std::string& backend : backends_) {
+    elements_.emplace_back();
+    for (const ActivationInfo& info : AllActivations()) {
+      std::array<std::array<prometheus::Counter*, 2>, 2> by;
+      for (int d = 0; d < 2; ++d) {
+        for (int t = 0; t < 2; ++t) {
+          by[d][t] = &elements.Add({{"activation", info.name},
+                                    {"direction", d ? "backward" : "forward"},
+                                    {"backend", backend},
+                                    {"dtype", t ? "float64" : "float32"}});
+        }
       }
+      elements_.back().push_back(by);
     }
-    elements_.push_back(by);
   }
   auto& compute = prometheus::BuildHistogram()
                       .Name("actserve_compute_seconds")
                       .Help("Time spent computing one request, by backend and direction.")
                       .Register(*registry_);
-  for (int d = 0; d < 2; ++d) {
-    compute_seconds_[d] = &compute.Add(
-        {{"backend", "cpu"}, {"direction", d ? "backward" : "forward"}},
-        prometheus::Histogram::BucketBoundaries{1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3,
-                                                1e-2, 5e-2, 0.1, 0.5, 1, 5});
+  for (const std::string& backend : backends_) {
+    compute_seconds_.emplace_back();
+    for (int d = 0; d < 2; ++d) {
+      compute_seconds_.back()[d] = &compute.Add(
+          {{"backend", backend}, {"direction", d ? "backward" : "forward"}},
+          prometheus::Histogram::BucketBoundaries{1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3,
+                                                  1e-2, 5e-2, 0.1, 0.5, 1, 5});
+    }
   }
   rejections_ =
       &prometheus::BuildCounter()
@@ -307,8 +315,14 @@ Metrics::Metrics(Sources sources) : registry_(std::make_shared<prometheus::Regis
       .Name("actserve_build_info")
       .Help("Build information: version and compiled backends; always 1.")
       .Register(*registry_)
-      .Add({{"version", kVersion}, {"backends", "cpu"}})
+      .Add({{"version", kVersion}, {"backends", absl::StrJoin(backends_, ",")}})
       .Set(1);
+  prometheus::BuildGauge()
+      .Name("actserve_cuda_devices")
+      .Help("CUDA devices the server found at start (0 without a device, driver or CUDA build).")
+      .Register(*registry_)
+      .Add({})
+      .Set(cuda_devices);
   collectables_.push_back(std::make_shared<ProcessCollector>());
   collectables_.push_back(std::make_shared<SourcesCollector>(std::move(sources)));
 }
@@ -338,10 +352,12 @@ void Metrics::RecordJobEnded(int state, double seconds) {
   job_seconds_->Observe(seconds);
 }
 
-void Metrics::RecordCompute(ActivationId id, bool backward, bool fp64, int64_t elements,
-                            double seconds) {
-  elements_[static_cast<int>(id)][backward][fp64]->Increment(static_cast<double>(elements));
-  compute_seconds_[backward]->Observe(seconds);
+void Metrics::RecordCompute(ActivationId id, bool backward, bool fp64, std::string_view backend,
+                            int64_t elements, double seconds) {
+  size_t b = 0;
+  while (b + 1 < backends_.size() && backends_[b] != backend) ++b;
+  elements_[b][static_cast<int>(id)][backward][fp64]->Increment(static_cast<double>(elements));
+  compute_seconds_[b][backward]->Observe(seconds);
 }
 
 }  // namespace actserve::server

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "grpcpp/support/server_interceptor.h"
@@ -37,8 +38,10 @@ class Metrics {
     std::function<int()> jobs_running;
     std::function<int64_t()> jobs_memory_bytes;  // held by every training job
   };
-  // `sources` are read at each scrape.
-  explicit Metrics(Sources sources);
+  // `sources` are read at each scrape. `backends` are the compute backends the server has (their
+  // Backend::name(), the values of the backend label), `cuda_devices` the GPUs it found.
+  explicit Metrics(Sources sources, std::vector<std::string> backends = {"cpu"},
+                   int cuda_devices = 0);
   ~Metrics();
 
   // Everything to register with a prometheus::Exposer.
@@ -48,8 +51,10 @@ class Metrics {
   // ServerBuilder::experimental().SetInterceptorCreators.
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> NewInterceptorFactory();
 
-  // One computation: `elements` input elements of `id`, in double or float, taking `seconds`.
-  void RecordCompute(ActivationId id, bool backward, bool fp64, int64_t elements, double seconds);
+  // One computation on `backend`: `elements` input elements of `id`, in double or float, taking
+  // `seconds`.
+  void RecordCompute(ActivationId id, bool backward, bool fp64, std::string_view backend,
+                     int64_t elements, double seconds);
   // Training: a job accepted; a job ended (0 succeeded, 1 failed, 2 cancelled) after training
   // for `seconds`; training steps done.
   void RecordJobSubmitted() { jobs_submitted_->Increment(); }
@@ -80,9 +85,10 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>* handling_seconds_;
   std::vector<std::pair<std::string, MethodMetrics>> methods_;  // by path, fixed after construction
   MethodMetrics unknown_method_;
-  // [activation][direction][dtype]
-  std::vector<std::array<std::array<prometheus::Counter*, 2>, 2>> elements_;
-  std::array<prometheus::Histogram*, 2> compute_seconds_;  // by direction
+  std::vector<std::string> backends_;
+  // [backend][activation][direction][dtype]
+  std::vector<std::vector<std::array<std::array<prometheus::Counter*, 2>, 2>>> elements_;
+  std::vector<std::array<prometheus::Histogram*, 2>> compute_seconds_;  // [backend][direction]
   prometheus::Counter* rejections_;
   prometheus::Counter* jobs_submitted_;
   std::array<prometheus::Counter*, 3> jobs_ended_;

@@ -36,7 +36,7 @@ TEST(MetricsTest, MethodsOutsideTheRegisteredServicesShareOneLabelSet) {
 
 TEST(MetricsTest, ComputeIsCountedByActivationDirectionAndDtype) {
   Metrics m({.in_flight = [] { return 3; }, .queue_depth = [] { return 7; }});
-  m.RecordCompute(ActivationId::kMish, /*backward=*/true, /*fp64=*/true, 1000, 0.002);
+  m.RecordCompute(ActivationId::kMish, /*backward=*/true, /*fp64=*/true, "cpu", 1000, 0.002);
   m.RecordRejection();
   std::string text = Scrape(m);
   EXPECT_THAT(text, HasSubstr("actserve_elements_total{activation=\"mish\",backend=\"cpu\","

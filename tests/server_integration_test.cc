@@ -424,6 +424,33 @@ double MetricValue(const std::string& text, const std::string& series) {
   return -1;
 }
 
+// Which backends the server has, and why not CUDA when it lacks it: in its log, its metrics, and
+// the status a BACKEND_CUDA request gets.
+TEST(BackendsTest, TheServerSaysWhichBackendsItHasAndWhyNotCuda) {
+  auto server = ServerProcess::Start(kServer, {});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string log = (*server)->Stderr();
+  ASSERT_THAT(log, HasSubstr("actserve: backends: cpu"));
+  const bool gpu = absl::StrContains(log, "backends: cpu, cuda");
+  auto [rc, text] = RunCommand("curl -sf " + (*server)->metrics_url());
+  ASSERT_EQ(rc, 0);
+  EXPECT_THAT(text, HasSubstr(gpu ? "backends=\"cpu,cuda\"" : "backends=\"cpu\""));
+  EXPECT_EQ(MetricValue(text, "actserve_cuda_devices"), gpu ? 1 : 0);
+  auto client = client::ActivationClient::Connect((*server)->address());
+  auto y = client->Forward("relu", {2}, std::vector<float>{-1, 1}, {.backend = v1::BACKEND_CUDA});
+  if (gpu) {
+    ASSERT_TRUE(y.ok()) << y.status();
+    EXPECT_EQ(y->values, (std::vector<float>{0, 1}));
+  } else {
+    EXPECT_EQ(y.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_THAT(y.status().message(), HasSubstr("BACKEND_CUDA is not available on this server ("));
+  }
+  // --nocuda: the CPU alone, by request.
+  auto off = ServerProcess::Start(kServer, {"--nocuda"});
+  ASSERT_TRUE(off.ok());
+  EXPECT_THAT((*off)->Stderr(), HasSubstr("turned off with --nocuda"));
+}
+
 // The real /metrics endpoint: gRPC server metrics with go-grpc-prometheus's names, domain
 // metrics, process metrics; counters move with the calls made.
 TEST(MetricsEndpointTest, CountsCallsElementsAndErrors) {

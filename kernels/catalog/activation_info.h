@@ -91,6 +91,15 @@ struct ActivationInfo {
   }
 };
 
+// Index of the learnable parameter of `info`, or -1 if it has none. (The catalog has at most
+// one learnable parameter per function; catalog_test checks that.)
+constexpr int LearnableParam(const ActivationInfo& info) {
+  for (int k = 0; k < info.num_params(); ++k) {
+    if (info.params[k].learnable) return k;
+  }
+  return -1;
+}
+
 }  // namespace actserve
 
 #endif  // ACTSERVE_KERNELS_CATALOG_ACTIVATION_INFO_H_

@@ -34,15 +34,6 @@ inline const ActivationInfo& Info(ActivationId id) {
 // Looks an activation up by its name or one of its aliases (exact, case-sensitive).
 std::optional<ActivationId> FindActivation(std::string_view name);
 
-// Index of the learnable parameter of `info`, or -1 if it has none. (The catalog has at most
-// one learnable parameter per function; catalog_test checks that.)
-constexpr int LearnableParam(const ActivationInfo& info) {
-  for (int k = 0; k < info.num_params(); ++k) {
-    if (info.params[k].learnable) return k;
-  }
-  return -1;
-}
-
 }  // namespace actserve
 
 #endif  // ACTSERVE_KERNELS_CATALOG_CATALOG_H_

@@ -80,12 +80,6 @@ struct Xwish {
     V r = V(1) / z;
     return Select(Abs(z) > V(1), r / (V(1) + r * r), z / (V(1) + z * z));
   }
-  // Taylor coefficients of (u - sin u)/u^3 in powers of u^2: (-1)^(n+1)/(2n+1)!, n = 1..12.
-  static constexpr double kSinTail[] = {
-      0.16666666666666666,     -0.0083333333333333332,  0.00019841269841269841,
-      -2.7557319223985893e-06, 2.505210838544172e-08,   -1.6059043836821613e-10,
-      7.6471637318198164e-13,  -2.8114572543455206e-15, 8.2206352466243295e-18,
-      -1.9572941063391263e-20, 3.8681701706306841e-23,  -6.4469502843844736e-26};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>& a) {
     const V& b = a.p[0];
@@ -101,6 +95,12 @@ struct Xwish {
     // For z < -1, atan(t) - t/(1+t^2) with t = -1/z cancels; it equals (u - sin u)/2 with
     // u = 2 atan(t) <= pi/2, whose series has no cancellation.
     V u = V(2) * Atan(V(-1) / z);
+    // Taylor coefficients of (u - sin u)/u^3 in powers of u^2: (-1)^(n+1)/(2n+1)!, n = 1..12.
+    constexpr double kSinTail[] = {
+        0.16666666666666666,     -0.0083333333333333332,  0.00019841269841269841,
+        -2.7557319223985893e-06, 2.505210838544172e-08,   -1.6059043836821613e-10,
+        7.6471637318198164e-13,  -2.8114572543455206e-15, 8.2206352466243295e-18,
+        -1.9572941063391263e-20, 3.8681701706306841e-23,  -6.4469502843844736e-26};
     V tail = V(0.5) * u * u * u * Polynomial(u * u, kSinTail);
     return Select(z < V(-1), tail, Gate(z) + Ratio(z)) * V(kInvPi);
   }

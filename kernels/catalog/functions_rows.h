@@ -92,11 +92,12 @@ struct Softmax {
       .layout = Layout::kLastAxis};
   static int64_t OutputLength(int64_t n, const double*) { return n; }
   template <class V, class T>
-  static void Forward(const T* x, int64_t n, const double*, T* y) {
+  ACTSERVE_HD static void Forward(const T* x, int64_t n, const double*, T* y) {
     SoftmaxRow<V>(x, n, T(1), y);
   }
   template <class V, class T>
-  static void Backward(const T* x, const T* dy, int64_t n, const double*, T* scratch, T* dx) {
+  ACTSERVE_HD static void Backward(const T* x, const T* dy, int64_t n, const double*, T* scratch,
+                                   T* dx) {
     SoftmaxBackwardRow<V>(x, dy, n, T(1), scratch, dx);
   }
 };
@@ -112,11 +113,12 @@ struct Softmin {
                                            .layout = Layout::kLastAxis};
   static int64_t OutputLength(int64_t n, const double*) { return n; }
   template <class V, class T>
-  static void Forward(const T* x, int64_t n, const double*, T* y) {
+  ACTSERVE_HD static void Forward(const T* x, int64_t n, const double*, T* y) {
     SoftmaxRow<V>(x, n, T(-1), y);
   }
   template <class V, class T>
-  static void Backward(const T* x, const T* dy, int64_t n, const double*, T* scratch, T* dx) {
+  ACTSERVE_HD static void Backward(const T* x, const T* dy, int64_t n, const double*, T* scratch,
+                                   T* dx) {
     SoftmaxBackwardRow<V>(x, dy, n, T(-1), scratch, dx);
   }
 };
@@ -133,7 +135,7 @@ struct LogSoftmax {
       .layout = Layout::kLastAxis};
   static int64_t OutputLength(int64_t n, const double*) { return n; }
   template <class V, class T>
-  static void Forward(const T* x, int64_t n, const double*, T* y) {
+  ACTSERVE_HD static void Forward(const T* x, int64_t n, const double*, T* y) {
     T m, s;
     SoftmaxStats<V>(x, n, T(1), &m, &s);
     // With m = +inf the limit is 0 at the infinite entry and -inf elsewhere.
@@ -145,7 +147,8 @@ struct LogSoftmax {
     });
   }
   template <class V, class T>
-  static void Backward(const T* x, const T* dy, int64_t n, const double*, T* scratch, T* dx) {
+  ACTSERVE_HD static void Backward(const T* x, const T* dy, int64_t n, const double*, T* scratch,
+                                   T* dx) {
     SoftmaxRow<V>(x, n, T(1), scratch);
     V sum(0.0);
     ForEachChunk<V>(n, [&](int64_t i, int64_t c) { sum += LoadN<V>(dy + i, c, T(0)); });
@@ -183,12 +186,12 @@ struct Maxout {
   }
   // Groups are strided across a row, so the scalar loop serves every V.
   template <class V, class T>
-  static void Forward(const T* x, int64_t n, const double* p, T* y) {
+  ACTSERVE_HD static void Forward(const T* x, int64_t n, const double* p, T* y) {
     int64_t k = static_cast<int64_t>(p[0]);
     for (int64_t j = 0; j < n / k; ++j) y[j] = x[j * k + ArgMax(x + j * k, k)];
   }
   template <class V, class T>
-  static void Backward(const T* x, const T* dy, int64_t n, const double* p, T*, T* dx) {
+  ACTSERVE_HD static void Backward(const T* x, const T* dy, int64_t n, const double* p, T*, T* dx) {
     int64_t k = static_cast<int64_t>(p[0]);
     for (int64_t j = 0; j < n / k; ++j) {
       int64_t best = ArgMax(x + j * k, k);
@@ -210,14 +213,14 @@ struct Glu {
       .last_axis_rule = "even"};
   static int64_t OutputLength(int64_t n, const double*) { return n % 2 == 0 ? n / 2 : -1; }
   template <class V, class T>
-  static void Forward(const T* x, int64_t n, const double*, T* y) {
+  ACTSERVE_HD static void Forward(const T* x, int64_t n, const double*, T* y) {
     const int64_t h = n / 2;
     ForEachChunk<V>(h, [&](int64_t j, int64_t c) {
       StoreN(MulZ(Sigmoid(LoadN<V>(x + h + j, c, T(0))), LoadN<V>(x + j, c, T(0))), y + j, c);
     });
   }
   template <class V, class T>
-  static void Backward(const T* x, const T* dy, int64_t n, const double*, T*, T* dx) {
+  ACTSERVE_HD static void Backward(const T* x, const T* dy, int64_t n, const double*, T*, T* dx) {
     const int64_t h = n / 2;
     ForEachChunk<V>(h, [&](int64_t j, int64_t c) {
       V a = LoadN<V>(x + j, c, T(0)), b = LoadN<V>(x + h + j, c, T(0));

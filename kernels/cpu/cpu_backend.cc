@@ -270,7 +270,7 @@ constexpr Kernels<T> kKernels[] = {
 #undef ACTSERVE_KERNELS_
 };
 
-class CpuBackend final : public Backend {
+class CpuBackend final : public TypedBackend<CpuBackend> {
  public:
   explicit CpuBackend(const CpuBackendOptions& options)
       : threads_(options.threads > 0 ? options.threads
@@ -281,26 +281,9 @@ class CpuBackend final : public Backend {
 
   std::string_view name() const override { return "cpu"; }
 
-  absl::Status Forward(const ActivationCall& call, absl::Span<const float> x,
-                       absl::Span<float> y) override {
-    return DoForward(call, x, y);
-  }
-  absl::Status Forward(const ActivationCall& call, absl::Span<const double> x,
-                       absl::Span<double> y) override {
-    return DoForward(call, x, y);
-  }
-  absl::Status Backward(const ActivationCall& call, absl::Span<const float> x,
-                        absl::Span<const float> dy, absl::Span<float> dx,
-                        ParamGradients* grads) override {
-    return DoBackward(call, x, dy, dx, grads);
-  }
-  absl::Status Backward(const ActivationCall& call, absl::Span<const double> x,
-                        absl::Span<const double> dy, absl::Span<double> dx,
-                        ParamGradients* grads) override {
-    return DoBackward(call, x, dy, dx, grads);
-  }
-
  private:
+  friend class TypedBackend<CpuBackend>;
+
   template <class T>
   absl::Status DoForward(const ActivationCall& call, absl::Span<const T> x, absl::Span<T> y) {
     ACTSERVE_RETURN_IF_ERROR(CheckForwardSizes(call, x.size(), y.size()));

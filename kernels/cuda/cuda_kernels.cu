@@ -1,0 +1,160 @@
+#include <algorithm>
+
+#include "kernels/catalog/activation_list.h"
+#include "kernels/cuda/cuda_kernels.h"
+#include "kernels/math/philox.h"
+
+namespace actserve::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+// Enough blocks to fill any current GPU; the kernels loop over the rest (grid-stride).
+int Blocks(int64_t units) {
+  return static_cast<int>(std::min<int64_t>((units + kThreads - 1) / kThreads, 1 << 16));
+}
+
+// Element i's arguments: its channel's parameters and its noise sample, as the CPU computes them.
+template <class Fn, class T>
+__device__ Args<T> ElementArgs(const DeviceCall& c, int64_t i) {
+  Args<T> a;
+  for (int k = 0; k < kMaxParams; ++k) a.p[k] = static_cast<T>(c.params[k]);
+  if (c.per_channel) {
+    a.p[c.learnable] = static_cast<T>(c.channel_params[(i / c.inner) % c.channels]);
+  }
+  constexpr Noise kNoise = Fn::kInfo.noise;
+  if constexpr (kNoise == Noise::kStandardNormal) {
+    a.noise = static_cast<T>(math::NormalSample(c.seed, static_cast<uint64_t>(i)));
+  } else if constexpr (kNoise == Noise::kUniformWhenTraining) {
+    a.noise =
+        c.training ? static_cast<T>(math::UniformSample(c.seed, static_cast<uint64_t>(i))) : T(0.5);
+  } else {
+    a.noise = T(0);
+  }
+  return a;
+}
+
+template <class Fn, class T>
+__global__ void ForwardKernel(DeviceCall c, const T* __restrict__ x, T* __restrict__ y) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < c.size;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const T v = x[i];
+    y[i] = math::IsNan(v) ? v : Fn::Forward(v, ElementArgs<Fn, T>(c, i));
+  }
+}
+
+template <class Fn, class T>
+__global__ void BackwardKernel(DeviceCall c, const T* __restrict__ x, const T* __restrict__ dy,
+                               T* __restrict__ dx, double* grads) {
+  constexpr bool kLearnable = LearnableParam(Fn::kInfo) >= 0;
+  double sum = 0;  // this thread's share of a single parameter's gradient
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < c.size;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const T v = x[i];
+    const Args<T> a = ElementArgs<Fn, T>(c, i);
+    const bool nan = math::IsNan(v);
+    dx[i] = nan ? v : dy[i] * Fn::Derivative(v, a);
+    if constexpr (kLearnable) {
+      if (grads != nullptr) {
+        const double g =
+            nan ? static_cast<double>(v) : static_cast<double>(dy[i] * Fn::ParamDerivative(v, a));
+        if (c.per_channel) {
+          atomicAdd(&grads[(i / c.inner) % c.channels], g);
+        } else {
+          sum += g;
+        }
+      }
+    }
+  }
+  if constexpr (kLearnable) {
+    // One atomic per warp: the warp's sums meet by shuffles first. `grads` and `per_channel` are
+    // the same for every thread, so whole warps take this branch.
+    if (grads != nullptr && !c.per_channel) {
+      for (int offset = 16; offset > 0; offset /= 2)
+        sum += __shfl_down_sync(0xffffffffu, sum, offset);
+      if ((threadIdx.x & 31) == 0) atomicAdd(grads, sum);
+    }
+  }
+}
+
+template <class Fn, class T>
+__global__ void RowForwardKernel(DeviceCall c, const T* __restrict__ x, T* __restrict__ y) {
+  for (int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; r < c.rows;
+       r += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    Fn::template Forward<T>(x + r * c.row_length, c.row_length, c.params, y + r * c.out_row_length);
+  }
+}
+
+template <class Fn, class T>
+__global__ void RowBackwardKernel(DeviceCall c, const T* __restrict__ x, const T* __restrict__ dy,
+                                  T* __restrict__ dx, T* scratch) {
+  for (int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; r < c.rows;
+       r += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t n = c.row_length;
+    Fn::template Backward<T>(x + r * n, dy + r * c.out_row_length, n, c.params, scratch + r * n,
+                             dx + r * n);
+    for (int64_t j = r * n; j < (r + 1) * n; ++j) {
+      if (math::IsNan(x[j])) dx[j] = x[j];
+    }
+  }
+}
+
+template <class T>
+struct DeviceKernels {
+  cudaError_t (*forward)(const DeviceCall&, const T*, T*, cudaStream_t);
+  cudaError_t (*backward)(const DeviceCall&, const T*, const T*, T*, double*, T*, cudaStream_t);
+};
+
+template <class Fn, class T>
+cudaError_t Forward(const DeviceCall& c, const T* x, T* y, cudaStream_t s) {
+  if constexpr (Fn::kInfo.layout == Layout::kLastAxis) {
+    if (c.rows > 0) RowForwardKernel<Fn, T><<<Blocks(c.rows), kThreads, 0, s>>>(c, x, y);
+  } else {
+    if (c.size > 0) ForwardKernel<Fn, T><<<Blocks(c.size), kThreads, 0, s>>>(c, x, y);
+  }
+  return cudaGetLastError();
+}
+
+template <class Fn, class T>
+cudaError_t Backward(const DeviceCall& c, const T* x, const T* dy, T* dx, double* grads, T* scratch,
+                     cudaStream_t s) {
+  if constexpr (Fn::kInfo.layout == Layout::kLastAxis) {
+    if (c.rows > 0) {
+      RowBackwardKernel<Fn, T><<<Blocks(c.rows), kThreads, 0, s>>>(c, x, dy, dx, scratch);
+    }
+  } else {
+    if (c.size > 0) {
+      BackwardKernel<Fn, T><<<Blocks(c.size), kThreads, 0, s>>>(c, x, dy, dx, grads);
+    }
+  }
+  return cudaGetLastError();
+}
+
+template <class T>
+constexpr DeviceKernels<T> kKernels[] = {
+#define ACTSERVE_DEVICE_KERNELS_(Type) {&Forward<fn::Type, T>, &Backward<fn::Type, T>},
+    ACTSERVE_ACTIVATIONS(ACTSERVE_DEVICE_KERNELS_)
+#undef ACTSERVE_DEVICE_KERNELS_
+};
+
+}  // namespace
+
+template <class T>
+cudaError_t LaunchForward(const DeviceCall& call, const T* x, T* y, cudaStream_t stream) {
+  return kKernels<T>[call.id].forward(call, x, y, stream);
+}
+
+template <class T>
+cudaError_t LaunchBackward(const DeviceCall& call, const T* x, const T* dy, T* dx, double* grads,
+                           T* scratch, cudaStream_t stream) {
+  return kKernels<T>[call.id].backward(call, x, dy, dx, grads, scratch, stream);
+}
+
+template cudaError_t LaunchForward<float>(const DeviceCall&, const float*, float*, cudaStream_t);
+template cudaError_t LaunchForward<double>(const DeviceCall&, const double*, double*, cudaStream_t);
+template cudaError_t LaunchBackward<float>(const DeviceCall&, const float*, const float*, float*,
+                                           double*, float*, cudaStream_t);
+template cudaError_t LaunchBackward<double>(const DeviceCall&, const double*, const double*,
+                                            double*, double*, double*, cudaStream_t);
+
+}  // namespace actserve::cuda
