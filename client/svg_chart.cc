@@ -10,8 +10,10 @@
 namespace actserve::client {
 namespace {
 
-constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
-                                   "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
+// Ten distinct colours (matplotlib's tab10); series beyond them repeat the colours dashed.
+constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
+                                   "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
+constexpr int kNumColors = 10;
 
 std::string Line(double x1, double y1, double x2, double y2, const char* attrs) {
   return absl::StrFormat("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" %s/>\n", x1, y1, x2,
@@ -57,8 +59,8 @@ std::string RenderPanel(const Panel& panel, double W, double H, double top) {
                 L, B + 16, x0, W - R, B + 16, x1, L - 6, T + 10, ymax, L - 6, B, ymin));
   for (size_t c = 0; c < panel.series.size(); ++c) {
     const Series& s = panel.series[c];
-    const char* color = kColors[s.color % 8];
-    const char* dash = s.dashed ? " stroke-dasharray=\"6,4\"" : "";
+    const char* color = kColors[s.color % kNumColors];
+    const char* dash = s.dashed || s.color >= kNumColors ? " stroke-dasharray=\"6,4\"" : "";
     std::string points;
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
       if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) continue;

@@ -1,5 +1,8 @@
 #include "server/job_manager.h"
 
+#include <atomic>
+#include <thread>
+
 #include "absl/time/clock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
@@ -73,6 +76,51 @@ TEST(JobManagerTest, DrainingRefusesNewJobsAndSweeps) {
   sweep.add_activations()->set_activation("relu");
   EXPECT_EQ(jobs.SubmitSweep(sweep).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(jobs.WaitUntilIdle(absl::Now()));
+}
+
+// Submits, watches (as listeners), cancels and deletes from several threads at once; every job
+// must end, nothing may hang, and the manager must go idle.
+TEST(JobManagerTest, ConcurrentSubmitsCancelsDeletesAndListenersEndCleanly) {
+  JobManager jobs({.workers = 2, .max_queued = 64, .max_retained = 8}, nullptr);
+  class Counter final : public JobListener {
+   public:
+    void OnJobUpdate() override { ++updates; }
+    std::atomic<int> updates{0};
+  };
+  std::vector<std::thread> threads;
+  std::atomic<int> submitted{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        absl::StatusOr<v1::Job> job = jobs.Submit(Spec(200 + 50 * i, 1 + (i % 3) * 20));
+        if (!job.ok()) continue;
+        ++submitted;
+        absl::StatusOr<std::shared_ptr<Job>> handle = jobs.Find(job->id());
+        Counter listener;
+        if (handle.ok()) (*handle)->Subscribe(&listener);
+        switch ((t + i) % 3) {
+          case 0:
+            (void)jobs.Cancel(job->id());
+            break;
+          case 1:
+            (void)jobs.Delete(job->id());
+            break;
+          default:
+            WaitForEnd(jobs, job->id());
+        }
+        if (handle.ok()) (*handle)->Unsubscribe(&listener);
+        (void)jobs.List();
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(submitted.load(), 40);
+  EXPECT_TRUE(jobs.WaitUntilIdle(absl::Now() + absl::Seconds(30)));
+  for (const v1::Job& j : jobs.List()) {
+    EXPECT_TRUE(j.state() == v1::JOB_STATE_SUCCEEDED || j.state() == v1::JOB_STATE_CANCELLED)
+        << j.id() << " " << v1::JobState_Name(j.state());
+  }
+  EXPECT_LE(jobs.List().size(), 8u);
 }
 
 }  // namespace
