@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -58,12 +59,14 @@ std::string ProgressLine(const v1::Progress& p, int64_t epochs) {
   return line;
 }
 
-// Prints reports as they come: a bar redrawn in place on a terminal, a line per epoch otherwise.
+// Prints reports as they come: a bar redrawn in place on a terminal; otherwise (a log) a line
+// every tenth of the epochs and at the last.
 class ProgressPrinter {
  public:
   explicit ProgressPrinter(int64_t epochs) : epochs_(epochs), tty_(isatty(STDERR_FILENO)) {}
   void operator()(const v1::Progress& p) {
-    if (!p.epoch_end() && !tty_) return;
+    const int64_t every = std::max<int64_t>(1, epochs_ / 10);
+    if (!tty_ && !(p.epoch_end() && (p.epoch() % every == 0 || p.epoch() == epochs_))) return;
     std::fprintf(stderr, tty_ ? "\r%s\033[K" : "%s\n", ProgressLine(p, epochs_).c_str());
     drawn_ = tty_;
   }
