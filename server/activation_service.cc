@@ -1,8 +1,6 @@
 #include "server/activation_service.h"
 
 #include <chrono>
-#include <exception>
-#include <new>
 #include <string>
 
 #include "absl/strings/str_format.h"
@@ -11,35 +9,14 @@
 #include "grpcpp/support/proto_buffer_reader.h"
 #include "grpcpp/support/proto_buffer_writer.h"
 #include "server/convert.h"
+#include "server/handler_status.h"
 
 namespace actserve::server {
 namespace {
 
-grpc::Status Busy(const ComputePool& pool) {
-  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                      absl::StrFormat("server busy: %d requests already wait for computation "
-                                      "(--max_queued); retry with backoff",
-                                      pool.max_queued()));
-}
-
 grpc::Status Draining() {
   return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                       "server is shutting down; retry on another instance");
-}
-
-// Runs `body`, turning any exception into a status: nothing may escape a handler (gRPC's
-// callback API would answer an empty UNIMPLEMENTED).
-template <class Body>
-grpc::Status Guarded(Body&& body) {
-  try {
-    return body();
-  } catch (const std::bad_alloc&) {
-    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "out of memory for this request");
-  } catch (const std::exception& e) {
-    return grpc::Status(grpc::StatusCode::INTERNAL, e.what());
-  } catch (...) {
-    return grpc::Status(grpc::StatusCode::INTERNAL, "unknown error");
-  }
 }
 
 // CANCELLED or DEADLINE_EXCEEDED if the call ended while it waited in the queue.

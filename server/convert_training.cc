@@ -336,17 +336,7 @@ absl::StatusOr<PredictInput> ToPredictInput(const v1::PredictRequest& request,
     }
     ACTSERVE_ASSIGN_OR_RETURN(in.weights, ToWeightsList(in.spec, net.weights(), "network.weights",
                                                         limits.max_tensor_elements));
-    for (size_t l = 0; l < in.weights.size(); ++l) {
-      for (const std::vector<double>* v :
-           {&in.weights[l].weights, &in.weights[l].bias, &in.weights[l].activation_param}) {
-        for (double d : *v) {
-          if (!std::isfinite(d)) {
-            return Invalid(absl::StrFormat("network.weights[%d]", l),
-                           "holds a value that is not finite; expected finite values");
-          }
-        }
-      }
-    }
+    ACTSERVE_RETURN_IF_ERROR(train::ValidateWeights(in.spec, in.weights, "network.weights"));
   }
   in.spec.dtype = request.features().dtype() == v1::DTYPE_FLOAT64 ? train::DType::kFloat64
                                                                   : train::DType::kFloat32;

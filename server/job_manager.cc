@@ -165,13 +165,18 @@ absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec) {
         "the job queue is full: %d jobs wait for a worker (--max_queued_jobs); retry later",
         queue_.size()));
   }
+  return Enqueue(spec, std::move(input), "")->ToProto(false);
+}
+
+std::shared_ptr<Job> JobManager::Enqueue(const v1::JobSpec& spec, JobInput input,
+                                         const std::string& sweep_id) {
   const int64_t n = next_id_++;
-  auto job =
-      std::make_shared<Job>(absl::StrCat("job-", n), "", WithoutInlineData(spec), std::move(input));
+  auto job = std::make_shared<Job>(absl::StrCat("job-", n), sweep_id, WithoutInlineData(spec),
+                                   std::move(input));
   jobs_[n] = job;
   queue_.push_back(job);
   if (metrics_ != nullptr) metrics_->RecordJobSubmitted();
-  return job->ToProto(false);
+  return job;
 }
 
 absl::StatusOr<v1::Sweep> JobManager::SubmitSweep(const v1::SubmitSweepRequest& request) {
@@ -213,13 +218,7 @@ absl::StatusOr<v1::Sweep> JobManager::SubmitSweep(const v1::SubmitSweepRequest& 
   v1::Sweep sweep;
   sweep.set_id(absl::StrCat("sweep-", next_id_++));
   for (auto& [spec, input] : runs) {
-    const int64_t n = next_id_++;
-    auto job = std::make_shared<Job>(absl::StrCat("job-", n), sweep.id(), WithoutInlineData(spec),
-                                     std::move(input));
-    jobs_[n] = job;
-    queue_.push_back(job);
-    if (metrics_ != nullptr) metrics_->RecordJobSubmitted();
-    *sweep.add_jobs() = job->ToProto(false);
+    *sweep.add_jobs() = Enqueue(spec, std::move(input), sweep.id())->ToProto(false);
   }
   *sweep.mutable_activations() = request.activations();
   sweeps_[sweep.id()] = sweep;

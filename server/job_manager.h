@@ -136,6 +136,9 @@ class JobManager {
   void RunJob(const std::shared_ptr<Job>& job, Backend& backend);
   // Marks `job` ended in `state`, releasing its input; records it in the metrics.
   void EndJob(Job& job, v1::JobState state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(job.mu_);
+  // Creates a job with the next id and queues it; the caller has checked the queue's room.
+  std::shared_ptr<Job> Enqueue(const v1::JobSpec& spec, JobInput input, const std::string& sweep_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Drops the oldest ended jobs beyond max_retained.
   void Retain() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

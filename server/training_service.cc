@@ -1,12 +1,11 @@
 #include "server/training_service.h"
 
-#include <exception>
 #include <memory>
-#include <new>
 
 #include "absl/strings/str_format.h"
 #include "server/convert.h"
 #include "server/convert_training.h"
+#include "server/handler_status.h"
 
 namespace actserve::server {
 namespace {
@@ -106,24 +105,12 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::Respond(grpc::CallbackServerConte
                                                        bool offload, Body body) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto run = [reactor, body = std::move(body)]() mutable {
-    grpc::Status status;
-    try {
-      status = ToGrpcStatus(body());
-    } catch (const std::bad_alloc&) {
-      status = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "out of memory for this request");
-    } catch (const std::exception& e) {
-      status = grpc::Status(grpc::StatusCode::INTERNAL, e.what());
-    }
-    reactor->Finish(status);
+    reactor->Finish(Guarded([&] { return ToGrpcStatus(body()); }));
   };
   if (!offload) {
     run();
   } else if (!pool_.TrySubmit(std::move(run))) {
-    reactor->Finish(grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrFormat("server busy: %d requests already wait for a compute thread; retry with "
-                        "backoff",
-                        pool_.max_queued())));
+    reactor->Finish(Busy(pool_));
   }
   return reactor;
 }

@@ -415,15 +415,6 @@ TEST(ServerLifecycleTest, ABusyPortIsAClearErrorAtStart) {
 namespace actserve::testing {
 namespace {
 
-double MetricValue(const std::string& text, const std::string& series) {
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (absl::StartsWith(line, series + " ")) {
-      return std::stod(std::string(line.substr(series.size() + 1)));
-    }
-  }
-  return -1;
-}
-
 // Which backends the server has, and why not CUDA when it lacks it: in its log, its metrics, and
 // the status a BACKEND_CUDA request gets.
 TEST(BackendsTest, TheServerSaysWhichBackendsItHasAndWhyNotCuda) {

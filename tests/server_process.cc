@@ -12,7 +12,9 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 
 namespace actserve::testing {
@@ -118,6 +120,17 @@ std::pair<int, std::string> RunCommand(const std::string& command) {
   while ((n = fread(buf, 1, sizeof buf, f)) > 0) output.append(buf, n);
   int status = pclose(f);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+double MetricValue(const std::string& scrape, const std::string& sample) {
+  for (absl::string_view line : absl::StrSplit(scrape, '\n')) {
+    double v;
+    if (absl::StartsWith(line, sample + " ") &&
+        absl::SimpleAtod(line.substr(sample.size() + 1), &v)) {
+      return v;
+    }
+  }
+  return -1;
 }
 
 }  // namespace actserve::testing

@@ -44,6 +44,10 @@ class ServerProcess {
   std::string stderr_path_;
 };
 
+// The value of the sample `name{labels}` (as written in the exposition) in a Prometheus scrape,
+// or -1 if it is not there.
+double MetricValue(const std::string& scrape, const std::string& sample);
+
 // Runs a command line through the shell; returns its exit status and stdout.
 std::pair<int, std::string> RunCommand(const std::string& command);
 

@@ -78,17 +78,6 @@ int64_t RssBytes(pid_t pid) {
   return -1;
 }
 
-// The value of a sample line "name{labels} value" in a scrape, or -1.
-double MetricValue(const std::string& text, const std::string& sample) {
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (absl::StartsWith(line, sample + " ")) {
-      double v;
-      if (absl::SimpleAtod(line.substr(sample.size() + 1), &v)) return v;
-    }
-  }
-  return -1;
-}
-
 class TrainingTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

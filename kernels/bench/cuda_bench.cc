@@ -1,9 +1,9 @@
 // The CUDA backend's speed, for a machine with an NVIDIA GPU (it says so and exits 0 without one):
 //
-// 1. Device throughput of element-wise kernels (and softmax) against a device-to-device copy of
+// 1. Device throughput of every catalog entry against a device-to-device copy of
 //    the same bytes, in the same run: ratio = kernel bytes/s over copy bytes/s (target >= 0.85
 //    for large tensors). Bytes are what the kernel must move: x and y forward; x, dy and dx
-//    backward.
+//    backward (counted at x's size: maxout and glu, whose outputs are smaller, are understated).
 // 2. End to end, host buffers to host buffers (what a request pays: copies in, kernel, copy
 //    out) for the CUDA backend against the CPU backend on all cores, by size: where the GPU
 //    starts to win is the crossover for BACKEND_UNSPECIFIED (actserve --cuda_min_elements).
@@ -20,6 +20,7 @@
 #include <tuple>
 #include <vector>
 
+#include "kernels/catalog/catalog.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/device_call.h"
@@ -94,8 +95,8 @@ void DeviceThroughput(int reps) {
     const double copy = DeviceSeconds(
         reps, [&] { CHECK_CUDA(cudaMemcpyAsync(y, x, n * 4, cudaMemcpyDeviceToDevice)); });
     const double copy_bw = 2.0 * n * 4 / copy;
-    for (const char* name : {"relu", "leaky_relu", "gelu", "tanh", "sigmoid", "swish", "mish",
-                             "softplus", "softmax"}) {
+    for (const ActivationInfo& info : AllActivations()) {
+      const char* name = info.name;
       const cuda::DeviceCall d = cuda::MakeDeviceCall(Call(name, n));
       const double fwd =
           DeviceSeconds(reps, [&] { CHECK_CUDA(cuda::LaunchForward<float>(d, x, y, 0)); });

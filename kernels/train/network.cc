@@ -73,6 +73,8 @@ template <typename T>
 std::vector<LayerWeights> Network<T>::InitialWeights(const TrainSpec& spec) {
   if (spec.init == Init::kExplicit) return spec.initial_weights;
   std::vector<LayerWeights> out(spec.layers.size());
+  // The spec has passed Validate: its layers are valid.
+  const std::vector<int64_t> outputs = *LayerOutputs(spec);
   int64_t fan_in = spec.inputs;
   for (size_t l = 0; l < spec.layers.size(); ++l) {
     int64_t fan_out = spec.layers[l].units;
@@ -105,11 +107,7 @@ std::vector<LayerWeights> Network<T>::InitialWeights(const TrainSpec& spec) {
       }
       lw.weights[i] = v;
     }
-    // A maxout or glu layer narrows its output: the next layer's fan-in is that width.
-    CallSpec call_spec = spec.layers[l].activation;
-    call_spec.shape = {1, fan_out};
-    absl::StatusOr<ActivationCall> call = PrepareCall(call_spec);
-    fan_in = call.ok() ? call->output_shape[1] : fan_out;
+    fan_in = outputs[l];  // maxout and glu narrow the next layer's fan-in
   }
   return out;
 }

@@ -54,6 +54,7 @@ class Network {
   static absl::StatusOr<Network> Create(const TrainSpec& spec,
                                         const std::vector<LayerWeights>& weights);
   // The initial weights the spec asks for (its init, drawn with its seed, or the explicit ones).
+  // The spec must have passed Validate.
   static std::vector<LayerWeights> InitialWeights(const TrainSpec& spec);
 
   std::vector<Layer>& layers() { return layers_; }

@@ -121,6 +121,49 @@ absl::Status ValidateData(const TrainSpec& spec, const Dataset& data, const std:
   return absl::OkStatus();
 }
 
+absl::Status ValidateWeights(const TrainSpec& spec, const std::vector<LayerWeights>& weights,
+                             const std::string& field) {
+  if (weights.size() != spec.layers.size()) {
+    return Invalid(field, absl::StrFormat("has %d layers; expected %d (one per layer)",
+                                          weights.size(), spec.layers.size()));
+  }
+  ACTSERVE_ASSIGN_OR_RETURN(std::vector<int64_t> outputs, LayerOutputs(spec));
+  int64_t inputs = spec.inputs;
+  for (size_t l = 0; l < spec.layers.size(); ++l) {
+    const LayerWeights& w = weights[l];
+    const int64_t units = spec.layers[l].units;
+    const std::string at = absl::StrFormat("%s[%d]", field, l);
+    if (static_cast<int64_t>(w.weights.size()) != units * inputs) {
+      return Invalid(at + ".weights",
+                     absl::StrFormat("has %d values; expected %d x %d (units x inputs)",
+                                     w.weights.size(), units, inputs));
+    }
+    if (static_cast<int64_t>(w.bias.size()) != units) {
+      return Invalid(at + ".bias",
+                     absl::StrFormat("has %d values; expected %d", w.bias.size(), units));
+    }
+    ACTSERVE_RETURN_IF_ERROR(CheckFinite(at + ".weights", w.weights));
+    ACTSERVE_RETURN_IF_ERROR(CheckFinite(at + ".bias", w.bias));
+    if (!w.activation_param.empty()) {
+      CallSpec call = spec.layers[l].activation;
+      call.shape = {1, units};
+      absl::StatusOr<ActivationCall> prepared = PrepareCall(call);
+      const int64_t n = static_cast<int64_t>(w.activation_param.size());
+      if (!prepared.ok() || LearnableParam(*prepared->info) < 0) {
+        return Invalid(at + ".activation_param",
+                       "is set but the layer's activation has no learnable parameter");
+      }
+      if (n != 1 && n != units) {
+        return Invalid(at + ".activation_param",
+                       absl::StrFormat("has %d values; expected 1 or %d (one per unit)", n, units));
+      }
+      ACTSERVE_RETURN_IF_ERROR(CheckFinite(at + ".activation_param", w.activation_param));
+    }
+    inputs = outputs[l];
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Validate(const TrainSpec& spec, const Dataset& train, const Dataset& validation,
                       const Limits& limits) {
   if (spec.inputs < 1 || spec.inputs > (int64_t{1} << 24)) {
@@ -163,45 +206,7 @@ absl::Status Validate(const TrainSpec& spec, const Dataset& train, const Dataset
   }
   ACTSERVE_RETURN_IF_ERROR(CheckRange("init.scale", spec.init_scale, 0, inf));
   if (spec.init == Init::kExplicit) {
-    if (spec.initial_weights.size() != spec.layers.size()) {
-      return Invalid("init.weights",
-                     absl::StrFormat("has %d layers; expected %d (one per layer)",
-                                     spec.initial_weights.size(), spec.layers.size()));
-    }
-    int64_t inputs = spec.inputs;
-    for (size_t l = 0; l < spec.layers.size(); ++l) {
-      const LayerWeights& w = spec.initial_weights[l];
-      const int64_t units = spec.layers[l].units;
-      std::string field = absl::StrFormat("init.weights[%d]", l);
-      if (static_cast<int64_t>(w.weights.size()) != units * inputs) {
-        return Invalid(field + ".weights",
-                       absl::StrFormat("has %d values; expected %d x %d (units x inputs)",
-                                       w.weights.size(), units, inputs));
-      }
-      if (static_cast<int64_t>(w.bias.size()) != units) {
-        return Invalid(field + ".bias",
-                       absl::StrFormat("has %d values; expected %d", w.bias.size(), units));
-      }
-      ACTSERVE_RETURN_IF_ERROR(CheckFinite(field + ".weights", w.weights));
-      ACTSERVE_RETURN_IF_ERROR(CheckFinite(field + ".bias", w.bias));
-      if (!w.activation_param.empty()) {
-        CallSpec call = spec.layers[l].activation;
-        call.shape = {1, units};
-        absl::StatusOr<ActivationCall> prepared = PrepareCall(call);
-        const int64_t n = static_cast<int64_t>(w.activation_param.size());
-        if (!prepared.ok() || LearnableParam(*prepared->info) < 0) {
-          return Invalid(field + ".activation_param",
-                         "is set but the layer's activation has no learnable parameter");
-        }
-        if (n != 1 && n != units) {
-          return Invalid(
-              field + ".activation_param",
-              absl::StrFormat("has %d values; expected 1 or %d (one per unit)", n, units));
-        }
-        ACTSERVE_RETURN_IF_ERROR(CheckFinite(field + ".activation_param", w.activation_param));
-      }
-      inputs = outputs[l];
-    }
+    ACTSERVE_RETURN_IF_ERROR(ValidateWeights(spec, spec.initial_weights, "init.weights"));
   } else if (!spec.initial_weights.empty()) {
     return Invalid("init.weights", "are given but init.kind is not KIND_EXPLICIT");
   }

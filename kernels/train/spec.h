@@ -126,6 +126,13 @@ absl::Status Validate(const TrainSpec& spec, const Dataset& train, const Dataset
 // `field` names the data in messages ("data", "validation_data").
 absl::Status ValidateData(const TrainSpec& spec, const Dataset& data, const std::string& field);
 
+// Checks a network's values against its layers: one LayerWeights per layer, weights of
+// units x inputs and biases of units finite values, and an activation_param only for a
+// learnable parameter, with 1 or `units` finite values. INVALID_ARGUMENT naming
+// `field[layer].weights` (`.bias`, `.activation_param`) and the value at fault.
+absl::Status ValidateWeights(const TrainSpec& spec, const std::vector<LayerWeights>& weights,
+                             const std::string& field);
+
 // Number of trainable values: weights, biases and learnable activation parameters.
 int64_t ParameterCount(const TrainSpec& spec);
 

@@ -100,6 +100,29 @@ TEST(SpecTest, MaxoutNarrowsTheNextLayersInputs) {
   EXPECT_EQ(ParameterCount(spec), 8 * 3 + 2 * 5);
 }
 
+TEST(SpecTest, WeightsAreCheckedAgainstTheLayers) {
+  TrainSpec spec = Xor();
+  spec.layers[0].activation.activation = "prelu";
+  std::vector<LayerWeights> w = {{std::vector<double>(16, 0.1), std::vector<double>(8, 0), {}},
+                                 {std::vector<double>(16, 0.1), std::vector<double>(2, 0), {}}};
+  EXPECT_TRUE(ValidateWeights(spec, w, "network.weights").ok());
+  w[0].activation_param = {0.1, 0.2};  // neither one value nor one per unit
+  EXPECT_EQ(ValidateWeights(spec, w, "network.weights").message(),
+            "network.weights[0].activation_param: has 2 values; expected 1 or 8 (one per unit)");
+  w[0].activation_param = {0.1};
+  w[1].activation_param = {0.1};  // identity has no learnable parameter
+  EXPECT_EQ(ValidateWeights(spec, w, "network.weights").message(),
+            "network.weights[1].activation_param: is set but the layer's activation has no "
+            "learnable parameter");
+  w[1].activation_param.clear();
+  w[1].bias[1] = NAN;
+  EXPECT_EQ(ValidateWeights(spec, w, "network.weights").message(),
+            "network.weights[1].bias[1]: nan is not finite; expected finite values");
+  w.pop_back();
+  EXPECT_EQ(ValidateWeights(spec, w, "network.weights").message(),
+            "network.weights: has 1 layers; expected 2 (one per layer)");
+}
+
 TEST(SpecTest, DataBeyondTheLimitIsResourceExhausted) {
   Limits limits;
   limits.max_data_elements = 10;

@@ -52,8 +52,8 @@ enum class Outcome { kCompleted, kEarlyStopped, kCancelled, kFailed };
 
 struct TrainResult {
   Outcome outcome = Outcome::kCompleted;
-  // kFailed: why (the loss became NaN or Inf: INVALID_ARGUMENT... see Train; the wall-time limit:
-  // DEADLINE_EXCEEDED).
+  // kFailed: why (the loss became NaN or Inf: FAILED_PRECONDITION; the wall-time limit:
+  // DEADLINE_EXCEEDED); kCancelled: CANCELLED.
   absl::Status failure;
   std::vector<LayerWeights> weights;  // the final weights (the best ones after early stopping)
   int64_t epochs = 0, steps = 0;
