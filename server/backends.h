@@ -12,6 +12,7 @@ namespace actserve::server {
 struct Backends {
   Backend* cpu = nullptr;        // always there
   Backend* cuda = nullptr;       // null without a CUDA device (or build)
+  int cuda_device = 0;           // its ordinal, for training engines
   std::string cuda_unavailable;  // why cuda is null, for error messages
   // BACKEND_UNSPECIFIED computes on the GPU from this many elements (when there is one): below,
   // copying to and from the device costs more than the CPU's computation.

@@ -226,11 +226,7 @@ absl::StatusOr<JobInput> ToJobInput(const v1::JobSpec& proto, const TrainingLimi
   JobInput in;
   train::TrainSpec& spec = in.spec;
   ACTSERVE_RETURN_IF_ERROR(SelectBackend(backends, proto.backend(), 0).status());
-  if (proto.backend() == v1::BACKEND_CUDA) {
-    return absl::UnimplementedError(
-        "backend: training on BACKEND_CUDA is not implemented yet (the GPU serves Forward and "
-        "Backward); use BACKEND_CPU or BACKEND_UNSPECIFIED");
-  }
+  in.cuda = proto.backend() == v1::BACKEND_CUDA;
   ACTSERVE_ASSIGN_OR_RETURN(spec.dtype, ToDType(proto.dtype(), "dtype"));
   ACTSERVE_ASSIGN_OR_RETURN(in.train, ToDataset(proto.data(), "data", limits, true));
   ACTSERVE_ASSIGN_OR_RETURN(in.validation,

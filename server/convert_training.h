@@ -23,10 +23,11 @@ struct TrainingLimits {
   int64_t max_tensor_elements = int64_t{64} << 20;  // one tensor of the request
 };
 
-// A job ready to run: the core's description, its data, and its wall-time limit.
+// A job ready to run: the core's description, its data, where it runs, and its wall-time limit.
 struct JobInput {
   train::TrainSpec spec;
   train::Dataset train, validation;
+  bool cuda = false;  // on the GPU (BACKEND_CUDA); else on the CPU
   absl::Duration max_wall_time;
 };
 
@@ -34,7 +35,7 @@ struct JobInput {
 // protobuf-level ones (enum values, tensor shapes and dtypes, the data source). INVALID_ARGUMENT
 // naming the field, RESOURCE_EXHAUSTED beyond `limits`, UNAVAILABLE for a backend the server
 // does not have.
-// Training runs on the CPU: BACKEND_CUDA is UNAVAILABLE without a GPU and UNIMPLEMENTED with one.
+// BACKEND_CUDA trains on the GPU and is UNAVAILABLE without one; the other values train on the CPU.
 absl::StatusOr<JobInput> ToJobInput(const v1::JobSpec& spec, const TrainingLimits& limits,
                                     const Backends& backends);
 

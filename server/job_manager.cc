@@ -8,6 +8,7 @@
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/time_util.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cuda/cuda_engine.h"
 #include "kernels/util/status_macros.h"
 
 namespace actserve::server {
@@ -394,6 +395,11 @@ void JobManager::RunJob(const std::shared_ptr<Job>& job, Backend& backend) {
   int64_t last_step = 0;
   train::TrainOptions options;
   options.backend = &backend;
+  if (input->cuda) {
+    options.engine = [device = options_.backends.cuda_device](const train::TrainSpec& spec) {
+      return NewCudaEngine(spec, {.device = device});
+    };
+  }
   options.max_wall_time = input->max_wall_time;
   options.stop_requested = [&job] { return job->cancel_requested_.load(); };
   options.on_progress = [&](const train::Progress& p) {

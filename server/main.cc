@@ -103,6 +103,7 @@ int Run() {
     if (gpu.ok()) {
       cuda = *std::move(gpu);
       backends.cuda = cuda.get();
+      backends.cuda_device = absl::GetFlag(FLAGS_cuda_device);
       cuda_devices = 1;
     } else {
       backends.cuda_unavailable = std::string(gpu.status().message());

@@ -257,8 +257,6 @@ TEST_F(TrainingTest, BadInputGetsAPreciseStatusNamingTheField) {
        },
        absl::StatusCode::kInvalidArgument,
        "init.weights[0].weights.shape: is [3, 3]; expected [8, 2] (units x inputs)"},
-      {[](v1::JobSpec& s) { s.set_backend(v1::BACKEND_CUDA); }, absl::StatusCode::kUnavailable,
-       "BACKEND_CUDA is not available"},
       {[](v1::JobSpec& s) { s.mutable_layers(0)->set_units(100000); },
        absl::StatusCode::kResourceExhausted, "parameters; the limit is 100000"},
       {[](v1::JobSpec& s) { s.set_epochs(int64_t{1} << 40); }, absl::StatusCode::kResourceExhausted,
@@ -436,6 +434,36 @@ TEST_F(TrainingTest, SweepTrainsOneJobPerActivationFromTheSameStart) {
   bad.mutable_activations(1)->set_activation("nope");
   EXPECT_THAT(client_->SubmitSweep(bad).status().message(),
               HasSubstr("activations[1] (nope): layers[0].activation"));
+}
+
+// Without a GPU (the server exports actserve_cuda_devices 0), a BACKEND_CUDA job is refused as
+// UNAVAILABLE; with one, it trains there and its loss curve tracks the same job on the CPU.
+TEST_F(TrainingTest, ACudaJobTrainsOnTheGpuOrIsUnavailable) {
+  auto [rc, text] = RunCommand("curl -sf " + server_->metrics_url());
+  ASSERT_EQ(rc, 0);
+  const double devices = MetricValue(text, "actserve_cuda_devices");
+  ASSERT_GE(devices, 0) << "actserve_cuda_devices is not exported";
+  v1::JobSpec gpu = Xor();
+  gpu.set_epochs(10);
+  gpu.set_dtype(v1::DTYPE_FLOAT64);
+  gpu.set_backend(v1::BACKEND_CUDA);
+  if (devices == 0) {
+    absl::Status refused = client_->Submit(gpu).status();
+    EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable) << refused;
+    EXPECT_THAT(refused.message(), HasSubstr("BACKEND_CUDA is not available"));
+    return;
+  }
+  v1::JobSpec cpu = gpu;
+  cpu.set_backend(v1::BACKEND_CPU);
+  std::vector<v1::Progress> on_gpu, on_cpu;
+  EXPECT_EQ(Run(gpu, &on_gpu).state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(Run(cpu, &on_cpu).state(), v1::JOB_STATE_SUCCEEDED);
+  ASSERT_EQ(on_gpu.size(), on_cpu.size());
+  for (size_t i = 0; i < on_cpu.size(); ++i) {
+    EXPECT_NEAR(on_gpu[i].train_loss(), on_cpu[i].train_loss(),
+                1e-9 * std::max(1.0, on_cpu[i].train_loss()))
+        << "epoch " << i + 1;
+  }
 }
 
 TEST_F(TrainingTest, TrainingMetricsAreExported) {

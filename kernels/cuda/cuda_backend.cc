@@ -9,61 +9,15 @@
 #include "kernels/call.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/device_call.h"
+#include "kernels/cuda/device_memory.h"
 #include "kernels/util/status_macros.h"
 
 namespace actserve {
 namespace {
 
+using cuda::CudaStatus;
+using cuda::DeviceBuffer;
 using cuda::DeviceCall;
-
-// A CUDA error as a status: out of memory is RESOURCE_EXHAUSTED, the rest INTERNAL. Clears the
-// thread's last error so that the next call starts clean (the errors here are not sticky ones).
-absl::Status CudaStatus(cudaError_t e, const char* what) {
-  if (e == cudaSuccess) return absl::OkStatus();
-  cudaGetLastError();
-  std::string message =
-      absl::StrFormat("CUDA %s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
-  if (e == cudaErrorMemoryAllocation) return absl::ResourceExhaustedError(message);
-  return absl::InternalError(message);
-}
-
-// Device memory for one call, allocated and freed in stream order.
-template <class T>
-class DeviceBuffer {
- public:
-  DeviceBuffer() = default;
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() {
-    if (ptr_ != nullptr) cudaFreeAsync(ptr_, stream_);
-  }
-
-  absl::Status Allocate(size_t n, cudaStream_t stream) {
-    stream_ = stream;
-    if (n == 0) return absl::OkStatus();
-    return CudaStatus(cudaMallocAsync(reinterpret_cast<void**>(&ptr_), n * sizeof(T), stream),
-                      absl::StrFormat("allocating %d bytes", n * sizeof(T)).c_str());
-  }
-  // Allocates room for `host` and copies it in.
-  absl::Status CopyIn(absl::Span<const T> host, cudaStream_t stream) {
-    ACTSERVE_RETURN_IF_ERROR(Allocate(host.size(), stream));
-    if (host.empty()) return absl::OkStatus();
-    return CudaStatus(
-        cudaMemcpyAsync(ptr_, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice, stream),
-        "copying to the device");
-  }
-  absl::Status CopyOut(absl::Span<T> host, cudaStream_t stream) const {
-    if (host.empty()) return absl::OkStatus();
-    return CudaStatus(
-        cudaMemcpyAsync(host.data(), ptr_, host.size() * sizeof(T), cudaMemcpyDeviceToHost, stream),
-        "copying from the device");
-  }
-  T* get() const { return ptr_; }
-
- private:
-  T* ptr_ = nullptr;
-  cudaStream_t stream_ = nullptr;
-};
 
 class CudaBackend final : public TypedBackend<CudaBackend> {
  public:
@@ -122,9 +76,7 @@ class CudaBackend final : public TypedBackend<CudaBackend> {
     const bool want_grads = grads != nullptr && grad_count > 0;
     if (want_grads) {
       ACTSERVE_RETURN_IF_ERROR(grad_sums.Allocate(grad_count, stream));
-      ACTSERVE_RETURN_IF_ERROR(
-          CudaStatus(cudaMemsetAsync(grad_sums.get(), 0, grad_count * sizeof(double), stream),
-                     "zeroing the parameter gradients"));
+      ACTSERVE_RETURN_IF_ERROR(grad_sums.Zero(stream));
     }
     ACTSERVE_RETURN_IF_ERROR(CudaStatus(
         cuda::LaunchBackward<T>(d, d_x.get(), d_dy.get(), d_dx.get(),
@@ -148,18 +100,7 @@ class CudaBackend final : public TypedBackend<CudaBackend> {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Backend>> NewCudaBackend(const CudaBackendOptions& options) {
-  int count = 0;
-  cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess) {
-    cudaGetLastError();
-    return absl::UnavailableError(absl::StrFormat("no usable CUDA device: %s (%s)",
-                                                  cudaGetErrorString(e), cudaGetErrorName(e)));
-  }
-  if (options.device < 0 || options.device >= count) {
-    return absl::UnavailableError(
-        absl::StrFormat("no CUDA device %d: this machine has %d", options.device, count));
-  }
-  ACTSERVE_RETURN_IF_ERROR(CudaStatus(cudaSetDevice(options.device), "selecting the device"));
+  ACTSERVE_RETURN_IF_ERROR(cuda::UseDevice(options.device));
   return std::make_unique<CudaBackend>(options.device);
 }
 

@@ -1,26 +1,19 @@
-#include <algorithm>
-
 #include "kernels/catalog/activation_list.h"
 #include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/grid.h"
 #include "kernels/math/philox.h"
 
 namespace actserve::cuda {
 namespace {
-
-constexpr int kThreads = 256;
-
-// Enough blocks to fill any current GPU; the kernels loop over the rest (grid-stride).
-int Blocks(int64_t units) {
-  return static_cast<int>(std::min<int64_t>((units + kThreads - 1) / kThreads, 1 << 16));
-}
 
 // Element i's arguments: its channel's parameters and its noise sample, as the CPU computes them.
 template <class Fn, class T>
 __device__ Args<T> ElementArgs(const DeviceCall& c, int64_t i) {
   Args<T> a;
   for (int k = 0; k < kMaxParams; ++k) a.p[k] = static_cast<T>(c.params[k]);
-  if (c.per_channel) {
-    a.p[c.learnable] = static_cast<T>(c.channel_params[(i / c.inner) % c.channels]);
+  if (c.channel_params != nullptr) {
+    a.p[c.learnable] =
+        static_cast<T>(c.channel_params[c.per_channel ? (i / c.inner) % c.channels : 0]);
   }
   constexpr Noise kNoise = Fn::kInfo.noise;
   if constexpr (kNoise == Noise::kStandardNormal) {
@@ -36,8 +29,7 @@ __device__ Args<T> ElementArgs(const DeviceCall& c, int64_t i) {
 
 template <class Fn, class T>
 __global__ void ForwardKernel(DeviceCall c, const T* __restrict__ x, T* __restrict__ y) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < c.size;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  for (int64_t i = GridFirst(); i < c.size; i += GridStride()) {
     const T v = x[i];
     y[i] = math::IsNan(v) ? v : Fn::Forward(v, ElementArgs<Fn, T>(c, i));
   }
@@ -48,8 +40,7 @@ __global__ void BackwardKernel(DeviceCall c, const T* __restrict__ x, const T* _
                                T* __restrict__ dx, double* grads) {
   constexpr bool kLearnable = LearnableParam(Fn::kInfo) >= 0;
   double sum = 0;  // this thread's share of a single parameter's gradient
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < c.size;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  for (int64_t i = GridFirst(); i < c.size; i += GridStride()) {
     const T v = x[i];
     const Args<T> a = ElementArgs<Fn, T>(c, i);
     const bool nan = math::IsNan(v);
@@ -79,8 +70,7 @@ __global__ void BackwardKernel(DeviceCall c, const T* __restrict__ x, const T* _
 
 template <class Fn, class T>
 __global__ void RowForwardKernel(DeviceCall c, const T* __restrict__ x, T* __restrict__ y) {
-  for (int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; r < c.rows;
-       r += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  for (int64_t r = GridFirst(); r < c.rows; r += GridStride()) {
     Fn::template Forward<T>(x + r * c.row_length, c.row_length, c.params, y + r * c.out_row_length);
   }
 }
@@ -88,8 +78,7 @@ __global__ void RowForwardKernel(DeviceCall c, const T* __restrict__ x, T* __res
 template <class Fn, class T>
 __global__ void RowBackwardKernel(DeviceCall c, const T* __restrict__ x, const T* __restrict__ dy,
                                   T* __restrict__ dx, T* scratch) {
-  for (int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; r < c.rows;
-       r += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  for (int64_t r = GridFirst(); r < c.rows; r += GridStride()) {
     const int64_t n = c.row_length;
     Fn::template Backward<T>(x + r * n, dy + r * c.out_row_length, n, c.params, scratch + r * n,
                              dx + r * n);

@@ -20,10 +20,12 @@ struct DeviceCall {
   int64_t channels =
       1;  // channels run along axis 1; element i is in channel (i / inner) % channels
   int64_t inner = 1;
-  bool per_channel = false;                // the learnable parameter has one value per channel...
-  const double* channel_params = nullptr;  // ...here, on the device
-  int learnable = -1;                      // its index, or -1
-  double params[kMaxParams] = {};          // every parameter's (first) value
+  // The learnable parameter's values on the device, where set (they override params[learnable]):
+  // one per channel when per_channel, else one. Per-channel calls must set them.
+  bool per_channel = false;
+  const double* channel_params = nullptr;
+  int learnable = -1;              // its index, or -1
+  double params[kMaxParams] = {};  // every parameter's (first) value
   uint64_t seed = 0;
   bool training = false;
   int64_t rows = 0, row_length = 0, out_row_length = 0;  // last-axis functions

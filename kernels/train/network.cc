@@ -6,6 +6,7 @@
 
 #include "kernels/math/philox.h"
 #include "kernels/train/dataset.h"
+#include "kernels/train/loss_terms.h"
 #include "kernels/util/status_macros.h"
 
 namespace actserve::train {
@@ -36,35 +37,51 @@ void SetBatchRows(ActivationCall& call, int64_t rows) {
   call.output_size = rows * call.output_shape[1];
 }
 
+absl::StatusOr<std::vector<LayerPlan>> PlanLayers(const TrainSpec& spec) {
+  std::vector<LayerPlan> plans;
+  int64_t inputs = spec.inputs;
+  for (const LayerSpec& ls : spec.layers) {
+    LayerPlan plan;
+    CallSpec call_spec = ls.activation;
+    call_spec.shape = {1, ls.units};
+    ACTSERVE_ASSIGN_OR_RETURN(plan.call, PrepareCall(call_spec));
+    plan.inputs = inputs;
+    plan.units = ls.units;
+    plan.outputs = plan.call.output_shape[1];
+    plan.learnable = ls.freeze_params ? -1 : LearnableParam(*plan.call.info);
+    inputs = plan.outputs;
+    plans.push_back(std::move(plan));
+  }
+  return plans;
+}
+
+const std::vector<double>& ParamValues(const ActivationCall& call, int param,
+                                       const LayerWeights& weights) {
+  return weights.activation_param.empty() ? call.params[param] : weights.activation_param;
+}
+
 template <typename T>
 absl::StatusOr<Network<T>> Network<T>::Create(const TrainSpec& spec,
                                               const std::vector<LayerWeights>& weights) {
   TuneEigenBlocking();
+  ACTSERVE_ASSIGN_OR_RETURN(std::vector<LayerPlan> plans, PlanLayers(spec));
   Network net;
-  int64_t inputs = spec.inputs;
-  for (size_t l = 0; l < spec.layers.size(); ++l) {
-    const LayerSpec& ls = spec.layers[l];
+  for (size_t l = 0; l < plans.size(); ++l) {
+    LayerPlan& plan = plans[l];
     Layer layer;
-    CallSpec call_spec = ls.activation;
-    call_spec.shape = {1, ls.units};
-    ACTSERVE_ASSIGN_OR_RETURN(layer.call, PrepareCall(call_spec));
-    layer.inputs = inputs;
-    layer.units = ls.units;
-    layer.outputs = layer.call.output_shape[1];
-    layer.learnable = ls.freeze_params ? -1 : LearnableParam(*layer.call.info);
+    layer.inputs = plan.inputs;
+    layer.units = plan.units;
+    layer.outputs = plan.outputs;
+    layer.learnable = plan.learnable;
+    layer.call = std::move(plan.call);
     const LayerWeights& lw = weights[l];
-    layer.w =
-        Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-            lw.weights.data(), ls.units, inputs)
-            .cast<T>();
-    layer.b = Eigen::Map<const Eigen::RowVectorXd>(lw.bias.data(), ls.units).cast<T>();
+    layer.w = FromRows(lw.weights, layer.units, layer.inputs);
+    layer.b = Eigen::Map<const Eigen::RowVectorXd>(lw.bias.data(), layer.units).cast<T>();
     if (layer.learnable >= 0) {
-      const std::vector<double>& p =
-          lw.activation_param.empty() ? layer.call.params[layer.learnable] : lw.activation_param;
+      const std::vector<double>& p = ParamValues(layer.call, layer.learnable, lw);
       layer.param = Eigen::Map<const Eigen::RowVectorXd>(p.data(), p.size()).cast<T>();
     }
     net.layers_.push_back(std::move(layer));
-    inputs = net.layers_.back().outputs;
   }
   return net;
 }
@@ -149,64 +166,43 @@ absl::Status Network<T>::Forward(Backend& backend, const Matrix& x, bool trainin
 }
 
 template <typename T>
-typename Network<T>::LossValue Network<T>::ComputeLoss(Loss loss, const Matrix& targets,
-                                                       Matrix* grad) const {
+BatchLoss Network<T>::ComputeLoss(Loss loss, const Matrix& targets, Matrix* grad) const {
   const Matrix& out = output();
   const int64_t rows = out.rows(), cols = out.cols();
-  LossValue value;
+  BatchLoss value;
   if (grad != nullptr) grad->resize(rows, cols);
+  // Targets: one per output, or one per row for a single output.
+  auto target = [&](int64_t r, int64_t c) { return targets(r, targets.cols() == 1 ? 0 : c); };
+  auto grad_at = [&](int64_t r, int64_t c) { return grad ? &(*grad)(r, c) : nullptr; };
   double sum = 0;
+  bool correct = false;
   switch (loss) {
     case Loss::kMeanSquaredError: {
-      // Targets: one per output, or one per row for a single output.
       const double n = static_cast<double>(rows * cols);
       for (int64_t r = 0; r < rows; ++r) {
         for (int64_t c = 0; c < cols; ++c) {
-          T d = out(r, c) - targets(r, targets.cols() == 1 ? 0 : c);
-          sum += static_cast<double>(d) * d;
-          if (grad != nullptr) (*grad)(r, c) = static_cast<T>(2 * d / n);
+          sum += SquaredErrorTerm(out(r, c), target(r, c), n, grad_at(r, c));
         }
       }
       value.loss = sum / n;
       break;
     }
     case Loss::kSoftmaxCrossEntropy: {
-      // log-sum-exp with the row maximum taken out: never overflows.
       for (int64_t r = 0; r < rows; ++r) {
-        int64_t label = static_cast<int64_t>(targets(r, 0));
-        int64_t best = 0;
-        T m = out(r, 0);
-        for (int64_t c = 1; c < cols; ++c) {
-          if (out(r, c) > m) m = out(r, c), best = c;
-        }
-        double s = 0;
-        for (int64_t c = 0; c < cols; ++c) s += std::exp(static_cast<double>(out(r, c) - m));
-        double lse = static_cast<double>(m) + std::log(s);
-        sum += lse - static_cast<double>(out(r, label));
-        value.correct += best == label;
-        if (grad != nullptr) {
-          for (int64_t c = 0; c < cols; ++c) {
-            double p = std::exp(static_cast<double>(out(r, c)) - lse);
-            (*grad)(r, c) = static_cast<T>((p - (c == label)) / static_cast<double>(rows));
-          }
-        }
+        sum += SoftmaxCrossEntropyRow(&out(r, 0), cols, static_cast<int64_t>(targets(r, 0)),
+                                      static_cast<double>(rows), grad_at(r, 0), &correct);
+        value.correct += correct;
       }
       value.predicted = rows;
       value.loss = sum / static_cast<double>(rows);
       break;
     }
     case Loss::kSigmoidCrossEntropy: {
-      // max(x, 0) - x t + log1p(exp(-|x|)): exact for large |x| of either sign.
       const double n = static_cast<double>(rows * cols);
       for (int64_t r = 0; r < rows; ++r) {
         for (int64_t c = 0; c < cols; ++c) {
-          double x = out(r, c), t = targets(r, targets.cols() == 1 ? 0 : c);
-          sum += std::max(x, 0.0) - x * t + std::log1p(std::exp(-std::abs(x)));
-          value.correct += (x > 0) == (t >= 0.5);
-          if (grad != nullptr) {
-            double p = x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x));
-            (*grad)(r, c) = static_cast<T>((p - t) / n);
-          }
+          sum += SigmoidCrossEntropyTerm(out(r, c), target(r, c), n, grad_at(r, c), &correct);
+          value.correct += correct;
         }
       }
       value.predicted = rows * cols;

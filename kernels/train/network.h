@@ -12,9 +12,25 @@
 #include "Eigen/Core"
 #include "absl/status/statusor.h"
 #include "kernels/backend.h"
+#include "kernels/train/engine.h"  // BatchLoss
 #include "kernels/train/spec.h"
 
 namespace actserve::train {
+
+// A layer's shape and activation, as every engine builds it from the spec.
+struct LayerPlan {
+  int64_t inputs = 0, units = 0, outputs = 0;  // outputs: after the activation
+  ActivationCall call;                         // prepared for [1, units]
+  int learnable = -1;  // the index of the parameter training updates (not frozen), or -1
+};
+
+// The plan of every layer of `spec`. INVALID_ARGUMENT for a bad activation.
+absl::StatusOr<std::vector<LayerPlan>> PlanLayers(const TrainSpec& spec);
+
+// The starting values of the call's learnable parameter `param`: the weights' own when they
+// have some, else the call's (the spec's or the catalog's default).
+const std::vector<double>& ParamValues(const ActivationCall& call, int param,
+                                       const LayerWeights& weights);
 
 template <typename T>
 class Network {
@@ -42,13 +58,6 @@ class Network {
     std::vector<RowVector> b, param;
   };
 
-  // The loss of the last Forward's outputs against a batch of targets.
-  struct LossValue {
-    double loss = 0;        // mean, as the spec's loss defines it (without the L2 term)
-    int64_t correct = 0;    // classification losses: correct predictions
-    int64_t predicted = 0;  // ... out of this many (rows, or elements for sigmoid)
-  };
-
   // A network shaped by `spec` with its weights from `weights` (one per layer, shapes checked by
   // Validate). INVALID_ARGUMENT for a bad activation.
   static absl::StatusOr<Network> Create(const TrainSpec& spec,
@@ -56,6 +65,13 @@ class Network {
   // The initial weights the spec asks for (its init, drawn with its seed, or the explicit ones).
   // The spec must have passed Validate.
   static std::vector<LayerWeights> InitialWeights(const TrainSpec& spec);
+
+  // `rows` x `cols` values, row by row, in T.
+  static Matrix FromRows(const std::vector<double>& values, int64_t rows, int64_t cols) {
+    return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+               values.data(), rows, cols)
+        .template cast<T>();
+  }
 
   std::vector<Layer>& layers() { return layers_; }
   const std::vector<Layer>& layers() const { return layers_; }
@@ -68,7 +84,7 @@ class Network {
 
   // The loss of output() against `targets` (rows x target_width, see Dataset); when `grad` is not
   // null it receives dLoss/d(output).
-  LossValue ComputeLoss(Loss loss, const Matrix& targets, Matrix* grad) const;
+  BatchLoss ComputeLoss(Loss loss, const Matrix& targets, Matrix* grad) const;
 
   // Backpropagates `grad_output` (dLoss/d(output)) through the last Forward on `x`, writing every
   // gradient into `grads` (resized as needed). `fprime`, if not null, receives each layer's

@@ -1,5 +1,5 @@
-// Optimizer<T>: PyTorch's update rules for one job's parameter tensors (torch.optim.SGD with
-// momentum and nesterov, torch.optim.Adam), and the learning-rate schedules. Not thread-safe.
+// Optimizer<T>: PyTorch's update rules (update_rule.h) for one job's parameter tensors on the host,
+// with their moment buffers and step count, and the learning-rate schedules. Not thread-safe.
 #ifndef ACTSERVE_KERNELS_TRAIN_OPTIMIZER_H_
 #define ACTSERVE_KERNELS_TRAIN_OPTIMIZER_H_
 
@@ -10,6 +10,7 @@
 
 #include "absl/types/span.h"
 #include "kernels/train/spec.h"
+#include "kernels/train/update_rule.h"
 
 namespace actserve::train {
 
@@ -30,51 +31,65 @@ template <typename T>
 class Optimizer {
  public:
   // `sizes`: the element count of every tensor this optimizer updates, in the order Step's
-  // `tensor` indexes them.
+  // `tensor` indexes them. Empty where the moments live elsewhere (the CUDA engine keeps them on
+  // the device and uses BeginStep and Rule alone).
   Optimizer(const OptimizerSpec& spec, const std::vector<int64_t>& sizes) : spec_(spec) {
-    bool needs_m = spec.kind != OptimizerKind::kSgd;
+    const int moments = MomentsPerElement(spec.kind);
     for (int64_t n : sizes) {
-      m_.emplace_back(needs_m ? n : 0, T(0));
-      v_.emplace_back(spec.kind == OptimizerKind::kAdam ? n : 0, T(0));
+      m_.emplace_back(moments >= 1 ? n : 0, T(0));
+      v_.emplace_back(moments >= 2 ? n : 0, T(0));
     }
   }
 
   // Call once per training step, before the Updates of that step.
   void BeginStep() { ++t_; }
 
+  // The rule of the current step for learning rate `lr` and L2 coefficient `decay` (the same
+  // for every element of a tensor; the CUDA engine applies it on the device).
+  UpdateRule<T> Rule(T lr, T decay) const {
+    UpdateRule<T> r{.kind = spec_.kind, .lr = lr, .decay = decay};
+    r.momentum = static_cast<T>(spec_.momentum);
+    r.first_step = t_ == 1;
+    if (spec_.kind == OptimizerKind::kAdam) {
+      r.beta1 = static_cast<T>(spec_.beta1);
+      r.beta2 = static_cast<T>(spec_.beta2);
+      r.epsilon = static_cast<T>(spec_.epsilon);
+      r.bias1 = static_cast<T>(1 - std::pow(spec_.beta1, static_cast<double>(t_)));
+      r.bias2 = static_cast<T>(std::sqrt(1 - std::pow(spec_.beta2, static_cast<double>(t_))));
+    }
+    return r;
+  }
+
   // p -= update(g) for tensor `tensor`; `decay` adds decay * p to g first (L2 regularisation).
   void Update(int tensor, absl::Span<T> p, absl::Span<const T> g, T lr, T decay) {
-    std::vector<T>& m = m_[tensor];
-    std::vector<T>& v = v_[tensor];
-    const T mu = static_cast<T>(spec_.momentum);
+    const UpdateRule<T> rule = Rule(lr, decay);
+    T* m = m_[tensor].data();
+    T* v = v_[tensor].data();
+    T unused = 0;
+    const size_t n = p.size();
     switch (spec_.kind) {
       case OptimizerKind::kSgd:
-        for (size_t i = 0; i < p.size(); ++i) p[i] -= lr * (g[i] + decay * p[i]);
+        for (size_t i = 0; i < n; ++i)
+          rule.template ApplyAs<OptimizerKind::kSgd>(p[i], g[i], unused, unused);
         break;
       case OptimizerKind::kMomentum:
-      case OptimizerKind::kNesterov: {
-        const bool nesterov = spec_.kind == OptimizerKind::kNesterov;
-        for (size_t i = 0; i < p.size(); ++i) {
-          T gi = g[i] + decay * p[i];
-          m[i] = t_ == 1 ? gi : mu * m[i] + gi;  // PyTorch: the first step takes the gradient
-          p[i] -= lr * (nesterov ? gi + mu * m[i] : m[i]);
-        }
+        for (size_t i = 0; i < n; ++i)
+          rule.template ApplyAs<OptimizerKind::kMomentum>(p[i], g[i], m[i], unused);
         break;
-      }
-      case OptimizerKind::kAdam: {
-        const T b1 = static_cast<T>(spec_.beta1), b2 = static_cast<T>(spec_.beta2);
-        const T c1 = static_cast<T>(1 - std::pow(spec_.beta1, static_cast<double>(t_)));
-        const T c2 = static_cast<T>(std::sqrt(1 - std::pow(spec_.beta2, static_cast<double>(t_))));
-        const T eps = static_cast<T>(spec_.epsilon);
-        for (size_t i = 0; i < p.size(); ++i) {
-          T gi = g[i] + decay * p[i];
-          m[i] = b1 * m[i] + (1 - b1) * gi;
-          v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-          p[i] -= (lr / c1) * m[i] / (std::sqrt(v[i]) / c2 + eps);
-        }
+      case OptimizerKind::kNesterov:
+        for (size_t i = 0; i < n; ++i)
+          rule.template ApplyAs<OptimizerKind::kNesterov>(p[i], g[i], m[i], unused);
         break;
-      }
+      case OptimizerKind::kAdam:
+        for (size_t i = 0; i < n; ++i)
+          rule.template ApplyAs<OptimizerKind::kAdam>(p[i], g[i], m[i], v[i]);
+        break;
     }
+  }
+
+  // The moment buffers `kind` keeps per element: 0 (SGD), 1 (momentum, Nesterov), 2 (Adam).
+  static int MomentsPerElement(OptimizerKind kind) {
+    return kind == OptimizerKind::kSgd ? 0 : kind == OptimizerKind::kAdam ? 2 : 1;
   }
 
   size_t state_bytes() const {

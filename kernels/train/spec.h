@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "kernels/call.h"
 #include "kernels/train/dataset.h"
+#include "kernels/train/update_rule.h"  // OptimizerKind
 
 namespace actserve::train {
 
@@ -33,8 +34,7 @@ enum class Loss {
   kSigmoidCrossEntropy,  // targets in [0, 1], one per output; mean over every output element
 };
 
-// PyTorch's update rules (torch.optim.SGD with momentum/nesterov, torch.optim.Adam).
-enum class OptimizerKind { kSgd, kMomentum, kNesterov, kAdam };
+// The update rules are OptimizerKind's (update_rule.h).
 // Learning-rate schedule, applied per epoch: step: lr * gamma^(epoch / step_epochs);
 // cosine: min_lr + (lr - min_lr) * (1 + cos(pi * epoch / epochs)) / 2.
 enum class Schedule { kConstant, kStep, kCosine };

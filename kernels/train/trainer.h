@@ -1,8 +1,9 @@
 // Train: runs one training job to its end on the calling thread, reporting progress and
 // per-layer diagnostics as it goes; Predict: evaluates a network's weights on new rows.
 //
-// Deterministic: the same spec, data and backend (with the same thread count) give bit-identical
-// weights and progress. The matrix products use Eigen on the calling thread.
+// The arithmetic runs in an Engine (engine.h): the CPU's by default, the GPU's when the options
+// give its factory. Deterministic: the same spec, data and engine (for the CPU, the same backend
+// thread count) give bit-identical weights and progress.
 #ifndef ACTSERVE_KERNELS_TRAIN_TRAINER_H_
 #define ACTSERVE_KERNELS_TRAIN_TRAINER_H_
 
@@ -14,22 +15,11 @@
 #include "absl/time/time.h"
 #include "kernels/backend.h"
 #include "kernels/train/dataset.h"
+#include "kernels/train/diagnostics.h"
+#include "kernels/train/engine.h"
 #include "kernels/train/spec.h"
 
 namespace actserve::train {
-
-// One layer's health over a reporting period: the failure modes the survey discusses.
-struct LayerDiagnostics {
-  // Whether the derivative statistics exist: elementwise activations only (for last-axis ones,
-  // softmax, maxout, glu, f' is a Jacobian and both fractions are reported as 0).
-  bool has_derivative_stats = false;
-  double dead_fraction = 0;       // units whose f'(z) was 0 for every sample of the period
-  double saturated_fraction = 0;  // (sample, unit) pairs with |f'(z)| < 1e-3
-  double activation_mean = 0;     // of the layer's outputs over the period
-  double activation_std = 0;
-  double weight_norm = 0;    // ||W||_F at the report
-  double gradient_norm = 0;  // ||dLoss/dW||_F, averaged over the period's steps
-};
 
 struct Progress {
   int64_t epoch = 0;  // 1-based: the epoch this report ends or lies in
@@ -66,7 +56,10 @@ struct TrainResult {
 };
 
 struct TrainOptions {
-  Backend* backend = nullptr;  // required; evaluates the activations
+  // Where the job runs: `engine` makes its engine; when empty, the CPU engine computes with
+  // `backend` (then required), on the calling thread.
+  EngineFactory engine;
+  Backend* backend = nullptr;
   // Called on the training thread after every reporting period.
   std::function<void(const Progress&)> on_progress;
   // Polled before every step and every evaluation chunk; true stops the job as kCancelled.
@@ -78,7 +71,7 @@ struct TrainOptions {
 // of `train`). Both must have passed Validate. The data is consumed: it is released, with every
 // working buffer, before Train returns. The outcome is in the result: a loss that becomes NaN or
 // Inf fails the job with FAILED_PRECONDITION naming the epoch and step; exceeding max_wall_time
-// fails it with DEADLINE_EXCEEDED. Errors of the backend are returned as they are.
+// fails it with DEADLINE_EXCEEDED. Errors of the engine are returned as they are.
 absl::StatusOr<TrainResult> Train(const TrainSpec& spec, Dataset train, Dataset validation,
                                   const TrainOptions& options);
 
