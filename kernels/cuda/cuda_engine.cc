@@ -133,35 +133,35 @@ class CudaEngine final : public train::Engine {
       ACTSERVE_RETURN_IF_ERROR(Upload(sets[i]->x, set.x));
       ACTSERVE_RETURN_IF_ERROR(Upload(sets[i]->y, set.y));
     }
-    capacity_ = std::max<int64_t>(
+    // Rows of the batch buffers: a training batch or an evaluation chunk.
+    const int64_t capacity = std::max<int64_t>(
         spec_.batch_size, std::min(train::kEvalRows, std::max(train.rows, validation.rows)));
-    ACTSERVE_RETURN_IF_ERROR(CheckDimension(capacity_, "the rows of a batch"));
+    ACTSERVE_RETURN_IF_ERROR(CheckDimension(capacity, "the rows of a batch"));
     ACTSERVE_RETURN_IF_ERROR(order_.Allocate(train.rows, ctx_.stream));
-    ACTSERVE_RETURN_IF_ERROR(xb_.Allocate(capacity_ * train.features, ctx_.stream));
-    ACTSERVE_RETURN_IF_ERROR(yb_.Allocate(capacity_ * train.target_width, ctx_.stream));
+    ACTSERVE_RETURN_IF_ERROR(xb_.Allocate(capacity * train.features, ctx_.stream));
+    ACTSERVE_RETURN_IF_ERROR(yb_.Allocate(capacity * train.target_width, ctx_.stream));
     int64_t widest = 1;
     for (size_t l = 0; l < layers_.size(); ++l) {
       Layer& layer = layers_[l];
       const int64_t units = layer.plan.units;
       widest = std::max(widest, units);
-      ACTSERVE_RETURN_IF_ERROR(layer.z.Allocate(capacity_ * units, ctx_.stream));
-      ACTSERVE_RETURN_IF_ERROR(layer.a.Allocate(capacity_ * layer.plan.outputs, ctx_.stream));
-      ACTSERVE_RETURN_IF_ERROR(layer.dz.Allocate(capacity_ * units, ctx_.stream));
+      ACTSERVE_RETURN_IF_ERROR(layer.z.Allocate(capacity * units, ctx_.stream));
+      ACTSERVE_RETURN_IF_ERROR(layer.a.Allocate(capacity * layer.plan.outputs, ctx_.stream));
+      ACTSERVE_RETURN_IF_ERROR(layer.dz.Allocate(capacity * units, ctx_.stream));
       if (l > 0) {
-        ACTSERVE_RETURN_IF_ERROR(
-            layer.d_input.Allocate(capacity_ * layer.plan.inputs, ctx_.stream));
+        ACTSERVE_RETURN_IF_ERROR(layer.d_input.Allocate(capacity * layer.plan.inputs, ctx_.stream));
       }
       ACTSERVE_RETURN_IF_ERROR(layer.elementwise
-                                   ? layer.fp.Allocate(capacity_ * units, ctx_.stream)
-                                   : layer.scratch.Allocate(capacity_ * units, ctx_.stream));
+                                   ? layer.fp.Allocate(capacity * units, ctx_.stream)
+                                   : layer.scratch.Allocate(capacity * units, ctx_.stream));
     }
     // Ones: the dy that gives f' by a backward pass, and the vector that sums dz's columns.
-    ACTSERVE_RETURN_IF_ERROR(ones_.Allocate(capacity_ * widest, ctx_.stream));
+    ACTSERVE_RETURN_IF_ERROR(ones_.Allocate(capacity * widest, ctx_.stream));
     ACTSERVE_RETURN_IF_ERROR(
-        Cuda(cuda::LaunchFill<T>(ones_.get(), capacity_ * widest, T(1), ctx_.stream), "fill"));
-    ACTSERVE_RETURN_IF_ERROR(grad_out_.Allocate(capacity_ * outputs(), ctx_.stream));
-    ACTSERVE_RETURN_IF_ERROR(row_loss_.Allocate(capacity_, ctx_.stream));
-    ACTSERVE_RETURN_IF_ERROR(row_correct_.Allocate(capacity_, ctx_.stream));
+        Cuda(cuda::LaunchFill<T>(ones_.get(), capacity * widest, T(1), ctx_.stream), "fill"));
+    ACTSERVE_RETURN_IF_ERROR(grad_out_.Allocate(capacity * outputs(), ctx_.stream));
+    ACTSERVE_RETURN_IF_ERROR(row_loss_.Allocate(capacity, ctx_.stream));
+    ACTSERVE_RETURN_IF_ERROR(row_correct_.Allocate(capacity, ctx_.stream));
     return Sync("loading the data");
   }
 
@@ -328,7 +328,9 @@ class CudaEngine final : public train::Engine {
     DeviceBuffer<T> x, y;
   };
 
+  // A launch's error as a status (the message is only built for an error: launches are hot).
   static absl::Status Cuda(cudaError_t e, const char* what) {
+    if (e == cudaSuccess) return absl::OkStatus();
     return CudaStatus(e, absl::StrFormat("launching %s", what).c_str());
   }
   absl::Status Blas(cublasStatus_t s, const char* what) const {
@@ -548,8 +550,7 @@ class CudaEngine final : public train::Engine {
   int moments_ = 0;
   train::Optimizer<T> optimizer_{spec_.optimizer, {}};  // step count and rules; moments in Tensor
   std::vector<Layer> layers_;
-  Set sets_[2];           // training, validation
-  int64_t capacity_ = 0;  // rows of the batch buffers
+  Set sets_[2];  // training, validation
   DeviceBuffer<int64_t> order_;
   DeviceBuffer<T> xb_, yb_, ones_, grad_out_;
   DeviceBuffer<double> row_loss_, row_correct_, loss_sums_, partials_, norms_;

@@ -69,11 +69,7 @@ absl::StatusOr<Network<T>> Network<T>::Create(const TrainSpec& spec,
   for (size_t l = 0; l < plans.size(); ++l) {
     LayerPlan& plan = plans[l];
     Layer layer;
-    layer.inputs = plan.inputs;
-    layer.units = plan.units;
-    layer.outputs = plan.outputs;
-    layer.learnable = plan.learnable;
-    layer.call = std::move(plan.call);
+    static_cast<LayerPlan&>(layer) = std::move(plan);
     const LayerWeights& lw = weights[l];
     layer.w = FromRows(lw.weights, layer.units, layer.inputs);
     layer.b = Eigen::Map<const Eigen::RowVectorXd>(lw.bias.data(), layer.units).cast<T>();

@@ -38,13 +38,11 @@ class Network {
   using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   using RowVector = Eigen::Matrix<T, 1, Eigen::Dynamic>;
 
-  struct Layer {
-    int64_t inputs = 0, units = 0, outputs = 0;  // outputs: after the activation
-    Matrix w;                                    // units x inputs
-    RowVector b;                                 // units
-    ActivationCall call;                         // prepared for [batch, units]
-    int learnable = -1;                          // index into call.params, or -1
-    RowVector param;                             // the learnable parameter's values
+  // A layer's plan (shapes; `call` is re-pointed at each batch's rows) and its values.
+  struct Layer : LayerPlan {
+    Matrix w;         // units x inputs
+    RowVector b;      // units
+    RowVector param;  // the learnable parameter's values (when `learnable` >= 0)
     // Values of the last Forward: pre-activations z and outputs a, one row per sample.
     Matrix z, a;
     // Backward's scratch, per layer so that sizes stay put from step to step (no reallocation):
