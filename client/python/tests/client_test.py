@@ -53,7 +53,7 @@ class ClientTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.client.close()
-        assert cls.server.stop() == 0
+        assert harness.stop(cls.server) == 0
 
     def assert_refused(self, code, fn, *args, **kwargs) -> actserve.ActserveError:
         with self.assertRaises(actserve.ActserveError) as e:
@@ -133,7 +133,7 @@ class ClientTest(unittest.TestCase):
                     self.assertEqual((dx.dtype, dx.shape), (np.dtype(dtype), np.shape(x)))
                     self.assertEqual(grads, {})
                     tol = 1e-6 if dtype == np.float32 else 1e-14
-                    np.testing.assert_allclose(dx, 1 - np.tanh(x.astype(np.float64)) ** 2,
+                    np.testing.assert_allclose(dx, 1 - np.tanh(np.float64(x)) ** 2,
                                                rtol=tol, atol=tol)
 
     def test_backward_gives_per_channel_parameter_gradients(self):

@@ -24,6 +24,14 @@ def server_binary() -> str:
     return _server_binary
 
 
+def stop(server: ServerProcess) -> int:
+    """Stops a server (SIGTERM) and returns its exit status."""
+    status = server.stop()
+    server.proc.stdout.close()
+    server.proc.stderr.close()
+    return status
+
+
 def skip_all(reason: str) -> None:
     """Exits with ctest's skip code, saying why."""
     print(f"SKIPPED: {reason}")
