@@ -10,7 +10,8 @@ from google.protobuf import json_format, text_format
 
 from actserve.catalog import Activation
 from actserve.errors import ActserveError
-from actserve.tensor import ArrayLike, ParamValue, from_params, from_tensor, to_params, to_tensor
+from actserve.tensor import (ArrayLike, ParamValue, decode_tensor, encode_tensor, from_params,
+                             from_tensor, to_params, to_tensor, wire_fields)
 from actserve._generated.proto.actserve.v1 import activation_service_pb2 as pb
 from actserve._generated.proto.actserve.v1 import activation_service_pb2_grpc as pb_grpc
 from actserve._generated.proto.actserve.v1 import training_service_pb2 as tpb
@@ -179,6 +180,13 @@ class Client:
         self._activations = pb_grpc.ActivationServiceStub(self._channel)
         self._training = tpb_grpc.TrainingServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
+        # Forward and Backward answer with raw bytes, decoded by actserve.tensor (see there).
+        self._forward_raw = self._channel.unary_unary(
+            "/actserve.v1.ActivationService/Forward",
+            request_serializer=pb.ForwardRequest.SerializeToString)
+        self._backward_raw = self._channel.unary_unary(
+            "/actserve.v1.ActivationService/Backward",
+            request_serializer=pb.BackwardRequest.SerializeToString)
         self._catalog: Optional[List[Activation]] = None
 
     # ---- connection ----
@@ -248,10 +256,13 @@ class Client:
           the same noise, in forward and backward.
         backend: "auto" (the server decides), "cpu" or "cuda".
         """
-        req = pb.ForwardRequest(activation=activation, x=to_tensor("x", x),
+        req = pb.ForwardRequest(activation=activation,
                                 params=to_params(_merge(params, kw_params)), seed=seed,
                                 training=training, backend=_backend(backend))
-        return from_tensor(self._unary(self._activations.Forward, req, timeout).y)
+        req.x.MergeFromString(encode_tensor("x", x))
+        resp = self._unary(self._forward_raw, req, timeout)  # ForwardResponse: y = 1
+        y = [v for number, _, v in wire_fields(resp) if number == 1]
+        return decode_tensor(y[-1] if y else b"")
 
     def backward(self, activation: str, x: ArrayLike, dy: ArrayLike, *,
                  params: Optional[Mapping[str, ParamValue]] = None, seed: int = 0,
@@ -262,12 +273,19 @@ class Client:
         last-axis functions) with x's dtype and shape, and {name: float64 array} for the
         learnable parameters that were given or have defaults, one value per value given.
         dy has the forward output's shape and x's dtype. Arguments as in forward()."""
-        req = pb.BackwardRequest(activation=activation, x=to_tensor("x", x),
-                                 dy=to_tensor("dy", dy),
+        req = pb.BackwardRequest(activation=activation,
                                  params=to_params(_merge(params, kw_params)), seed=seed,
                                  training=training, backend=_backend(backend))
-        resp = self._unary(self._activations.Backward, req, timeout)
-        return from_tensor(resp.dx), from_params(resp.param_gradients)
+        req.x.MergeFromString(encode_tensor("x", x))
+        req.dy.MergeFromString(encode_tensor("dy", dy))
+        resp = self._unary(self._backward_raw, req, timeout)
+        dx, grads = b"", []  # BackwardResponse: dx = 1, param_gradients = 2
+        for number, _, value in wire_fields(resp):
+            if number == 1:
+                dx = value
+            elif number == 2:
+                grads.append(pb.Parameter.FromString(bytes(value)))
+        return decode_tensor(dx), from_params(grads)
 
     def evaluate(self, calls: Iterable[Union[ForwardCall, BackwardCall]], *,
                  timeout: Optional[float] = None, return_errors: bool = False) -> Iterator[Any]:

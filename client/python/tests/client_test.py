@@ -136,6 +136,18 @@ class ClientTest(unittest.TestCase):
                     np.testing.assert_allclose(dx, 1 - np.tanh(np.float64(x)) ** 2,
                                                rtol=tol, atol=tol)
 
+    def test_tensor_codec_reads_packed_and_unpacked_fields(self):
+        from actserve.tensor import decode_tensor, encode_tensor
+        x = np.arange(6.0).reshape(2, 3)
+        self.assertEqual(pb.Tensor.FromString(encode_tensor("x", x)),
+                         pb.Tensor(shape=[2, 3], dtype=pb.DTYPE_FLOAT64, double_data=x.ravel()))
+        # shape 2, 3 and two doubles, each field unpacked (what a proto2 writer may send).
+        unpacked = (b"\x08\x02\x08\x01\x10\x02" + b"\x21" + np.float64(1.5).tobytes()
+                    + b"\x21" + np.float64(-2.0).tobytes())
+        y = decode_tensor(unpacked)
+        np.testing.assert_array_equal(y, [[1.5, -2.0]])
+        self.assertEqual(y.shape, (2, 1))
+
     def test_backward_gives_per_channel_parameter_gradients(self):
         rng = np.random.default_rng(3)
         x = rng.standard_normal((4, 3, 5))
