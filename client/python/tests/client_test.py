@@ -145,7 +145,7 @@ class ClientTest(unittest.TestCase):
         unpacked = (b"\x08\x02\x08\x01\x10\x02" + b"\x21" + np.float64(1.5).tobytes()
                     + b"\x21" + np.float64(-2.0).tobytes())
         y = decode_tensor(unpacked)
-        np.testing.assert_array_equal(y, [[1.5, -2.0]])
+        np.testing.assert_array_equal(y, [[1.5], [-2.0]])
         self.assertEqual(y.shape, (2, 1))
 
     def test_backward_gives_per_channel_parameter_gradients(self):

@@ -8,6 +8,8 @@ Skipped (exit 77) where PyTorch is not installed.
       --server build/server/actserve
 """
 import os
+import re
+import subprocess
 import sys
 import unittest
 
@@ -161,6 +163,18 @@ class RemoteActivationTest(unittest.TestCase):
         finally:
             del os.environ["ACTSERVE_SERVER"]
             at._default_client = old
+
+    def test_the_example_trains_a_classifier(self):
+        example = os.path.join(harness.ROOT, "client", "python", "examples",
+                               "train_remote_activation.py")
+        for activation in ("prelu", "swish"):
+            with self.subTest(activation=activation):
+                out = subprocess.run([sys.executable, example, "--target", self.server.address,
+                                      "--activation", activation, "--steps", "60"],
+                                     capture_output=True, text=True, timeout=240)
+                self.assertEqual(out.returncode, 0, out.stderr)
+                accuracy = float(re.search(r"training accuracy (\S+)", out.stdout).group(1))
+                self.assertGreater(accuracy, 0.9, out.stdout)
 
     def train(self, activation, steps=50):
         """A 2-16-16-1 MLP trained with SGD on a fixed regression task; returns the losses and
