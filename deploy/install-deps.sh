@@ -2,15 +2,17 @@
 # Installs the Debian 12 packages that actserve needs. Idempotent and quick when nothing is
 # missing (no apt call at all). Run as root or with sudo available.
 #
-#   deploy/install-deps.sh          build and test dependencies
-#   deploy/install-deps.sh --bench  plus what the comparison benchmarks run (PyTorch, oneDNN)
+#   deploy/install-deps.sh          build and test dependencies (with NumPy, PyTorch and pip for
+#                                   the Python client and its tests)
+#   deploy/install-deps.sh --bench  plus what the comparison benchmarks run (oneDNN, OpenBLAS)
 set -eu
 
 PACKAGES="cmake make g++ pkg-config libabsl-dev libeigen3-dev libgtest-dev libgmock-dev
   libbenchmark-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev prometheus-cpp-dev
-  prometheus curl python3 python3-grpcio python3-protobuf"
+  prometheus curl python3 python3-grpcio python3-protobuf python3-numpy python3-torch
+  python3-pip python3-setuptools python3-wheel"
 if [ "${1:-}" = "--bench" ]; then
-  PACKAGES="$PACKAGES python3 python3-numpy python3-torch libdnnl-dev libopenblas0-openmp"
+  PACKAGES="$PACKAGES libdnnl-dev libopenblas0-openmp"
 fi
 
 missing=""

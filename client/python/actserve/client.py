@@ -134,7 +134,7 @@ class Client:
 
     Arrays go in and come out as numpy.ndarray of float32 or float64 (the dtype is kept), of
     any shape: 0-D, empty, N-D, any strides. Integer and other non-float arrays are refused
-    (convert them yourself). Activation parameters are keyword arguments (`alpha=0.2`, or
+    (convert them yourself). Activation parameters are keyword arguments (`a=0.2`, or
     one value per channel for learnable ones: `a=[0.1, 0.2, 0.3]`), or a `params` dict for
     names that are Python keywords (selu's "lambda").
 
@@ -203,6 +203,18 @@ class Client:
 
     def __repr__(self) -> str:
         return f"actserve.Client({self.target!r})"
+
+    def __deepcopy__(self, memo) -> "Client":
+        # Copies of a model (copy.deepcopy) share their client, as they share the server.
+        return self
+
+    def __reduce__(self):
+        # Pickled (torch.save of a model) as its target and default timeout; credentials and
+        # tokens are not saved.
+        return (Client, (self.target,), {"timeout": self.timeout})
+
+    def __setstate__(self, state) -> None:
+        self.timeout = state["timeout"]
 
     def _deadline(self, timeout):
         return self.timeout if timeout is DEFAULT else timeout

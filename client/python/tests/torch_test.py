@@ -107,6 +107,22 @@ class RemoteActivationTest(unittest.TestCase):
                         torch.testing.assert_close(pa.grad, pb.grad, rtol=tol * 10,
                                                    atol=tol * 10)
 
+    def test_copies_and_pickles_keep_working(self):
+        import copy
+        import io
+        m = self.remote("prelu", channels=2, a=[0.1, 0.2])
+        x = torch.tensor([[-1.0, -2.0]])
+        twin = copy.deepcopy(m)
+        self.assertIs(twin.client, m.client)
+        buf = io.BytesIO()
+        torch.save(m, buf)
+        buf.seek(0)
+        loaded = torch.load(buf)
+        self.assertEqual(loaded.client.target, self.server.address)
+        for other in (twin, loaded):
+            torch.testing.assert_close(other(x), m(x))
+            torch.testing.assert_close(other.a, m.a)
+
     def test_any_shape_and_stride(self):
         m = self.remote("tanh")
         base = torch.randn(3, 4, 5, 6, dtype=torch.float64)
