@@ -10,7 +10,10 @@ a client can reach; (raw+numpy) the stub with a request built from the ndarray b
 `float_data.extend(x)` and the result read back by `numpy.array(y.float_data)`, what a user
 without the package writes; (client) `Client.forward("relu", x)`, ndarray in and out. The
 three are measured in interleaved rounds; the table gives the median time per call over rounds
-and the client's ratio to each. Timing is noisy on a shared machine: read the ratios.
+and the client's ratio to each. A second table times the two ends' own work without the
+network: the client's (check and encode the array, build and serialise the request, decode a
+stored answer) against raw's (serialise the prebuilt request, parse the stored answer). Timing
+is noisy on a shared machine: read the ratios.
 """
 import argparse
 import os
@@ -26,6 +29,7 @@ import numpy as np
 
 import actserve
 from actserve import pb
+from actserve.tensor import decode_tensor, encode_tensor, to_tensor, wire_fields
 from actserve._generated.proto.actserve.v1 import activation_service_pb2_grpc as pb_grpc
 
 
@@ -104,6 +108,28 @@ def main():
             med = {k: statistics.median(v) * 1e6 for k, v in times.items()}
             print(f"| {n} | {med['raw']:.1f} | {med['raw+numpy']:.1f} | {med['client']:.1f} | "
                   f"{med['client'] / med['raw']:.2f} | {med['client'] / med['raw+numpy']:.2f} |")
+        print()
+        print("| n (float32) | client work (us) | raw work (us) | difference (us) |")
+        print("|---:|---:|---:|---:|")
+        for n in (int(s) for s in args.sizes.split(",")):
+            x = np.linspace(-1, 1, n, dtype=np.float32)
+            answer = pb.ForwardResponse(y=to_tensor("y", x)).SerializeToString()
+            prebuilt = pb.ForwardRequest(activation="relu", x=to_tensor("x", x))
+
+            def client_work():
+                req = pb.ForwardRequest(activation="relu")
+                req.x.MergeFromString(encode_tensor("x", x))
+                req.SerializeToString()
+                decode_tensor([v for number, _, v in wire_fields(answer) if number == 1][-1])
+
+            def raw_work():
+                prebuilt.SerializeToString()
+                pb.ForwardResponse.FromString(answer)
+            calls = max(5, 20 * args.calls * 1024 // max(1024, n))
+            work = {k: statistics.median(per_call(fn, calls) for _ in range(args.rounds)) * 1e6
+                    for k, fn in (("client", client_work), ("raw", raw_work))}
+            print(f"| {n} | {work['client']:.1f} | {work['raw']:.1f} | "
+                  f"{work['client'] - work['raw']:.1f} |")
         client.close()
         channel.close()
     finally:
