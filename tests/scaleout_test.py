@@ -221,23 +221,27 @@ class Test:
         self.check("nginx: without a key, a job is found again from the same client address",
                    nokey)
 
-    def proxy_cost(self):
-        """Same client, same load (CONCURRENCY threads of unary Forward calls of 64 floats),
-        direct round_robin then nginx then direct again; medians of the two direct runs."""
-        results = {}
-        for via in ("direct", "nginx", "direct2", "nginx2"):
-            with self.channel("nginx" if via.startswith("nginx") else "direct") as ch:
-                ok, failures, lat, elapsed = self.load(ch, 4.0)
-            lat.sort()
-            results.setdefault(via.rstrip("2"), []).append(
-                (ok / elapsed, lat[int(0.99 * (len(lat) - 1))] * 1e3, lat[len(lat) // 2] * 1e3))
+    def proxy_cost(self, rounds=5, seconds=2.0):
+        """Same client, same load (CONCURRENCY threads of unary Forward calls of 64 floats):
+        direct round_robin and nginx alternated `rounds` times; medians over the rounds."""
+        results = {"direct": [], "nginx": []}
+        for _ in range(rounds):
+            for via in ("direct", "nginx"):
+                with self.channel(via) as ch:
+                    ok, failures, lat, elapsed = self.load(ch, seconds)
+                lat.sort()
+                results[via].append((ok / elapsed, lat[len(lat) // 2] * 1e3,
+                                     lat[int(0.99 * (len(lat) - 1))] * 1e3))
         d = [statistics.median(x) for x in zip(*results["direct"])]
         n = [statistics.median(x) for x in zip(*results["nginx"])]
-        print(f"proxy hop: direct round_robin {d[0]:.0f} req/s p50 {d[2]:.2f} ms p99 {d[1]:.2f} ms;"
-              f" through nginx {n[0]:.0f} req/s p50 {n[2]:.2f} ms p99 {n[1]:.2f} ms;"
-              f" nginx/direct: req/s x{n[0] / d[0]:.2f}, p99 x{n[1] / d[1]:.2f}"
-              f" ({CONCURRENCY} Python grpcio client threads, 3 replicas, {os.cpu_count()} cores)",
-              flush=True)
+        ratios = [a[0] / b[0] for a, b in zip(results["nginx"], results["direct"])]
+        print(f"proxy hop (medians of {rounds} alternated {seconds:.0f} s rounds): direct "
+              f"round_robin {d[0]:.0f} req/s p50 {d[1]:.2f} ms p99 {d[2]:.2f} ms; through nginx "
+              f"{n[0]:.0f} req/s p50 {n[1]:.2f} ms p99 {n[2]:.2f} ms; nginx/direct req/s "
+              f"x{n[0] / d[0]:.2f} (rounds {min(ratios):.2f} to {max(ratios):.2f}), p50 "
+              f"x{n[1] / d[1]:.2f}, p99 x{n[2] / d[2]:.2f} ({CONCURRENCY} Python grpcio client "
+              f"threads, 3 replicas of one compute thread, {os.cpu_count()} cores, load average "
+              f"{os.getloadavg()[0]:.1f})", flush=True)
 
     def run(self, only):
         steps = [("balance", lambda: (self.balance("nginx"), self.balance("round_robin"))),
