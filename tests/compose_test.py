@@ -109,6 +109,11 @@ def main():
               sorted(re.findall(r"server (\S+?):50051", body)) == replicas
               for _, body in upstreams))
     check("nginx: HTTP/2 listener with grpc_pass", "http2" in nginx and "grpc_pass" in nginx)
+    # The job-key header: the same name in deploy/k8s's Ingress (tests/k8s_test.py) and in
+    # tests/scaleout_test.py, which proves the routing.
+    check("nginx: training calls hash on the x-actserve-job-key header",
+          "map $http_x_actserve_job_key $actserve_job_key" in nginx and
+          "hash $actserve_job_key consistent" in nginx)
     if dt.nginx_available():
         with tempfile.TemporaryDirectory() as tmp:
             conf = dt.nginx_config(tmp, dt.free_port(), ["127.0.0.1:1", "127.0.0.1:2"])
