@@ -3,14 +3,17 @@
 # missing (no apt call at all). Run as root or with sudo available.
 #
 #   deploy/install-deps.sh          build and test dependencies
-#   deploy/install-deps.sh --bench  plus what the comparison benchmarks run (PyTorch, oneDNN)
+#   deploy/install-deps.sh --bench  plus what the comparison benchmarks run (PyTorch, oneDNN):
+#                                   Debian's oneDNN CMake config (libdnnl-dev) needs OpenCL's
+#                                   (ocl-icd-opencl-dev); without it onednn_act cannot be built
 set -eu
 
 PACKAGES="cmake make g++ pkg-config libabsl-dev libeigen3-dev libgtest-dev libgmock-dev
   libbenchmark-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev prometheus-cpp-dev
   prometheus curl python3 python3-grpcio python3-protobuf"
 if [ "${1:-}" = "--bench" ]; then
-  PACKAGES="$PACKAGES python3 python3-numpy python3-torch libdnnl-dev libopenblas0-openmp"
+  PACKAGES="$PACKAGES python3 python3-numpy python3-torch libdnnl-dev ocl-icd-opencl-dev
+    libopenblas0-openmp"
 fi
 
 missing=""
