@@ -91,11 +91,17 @@ Limit LimitOf(const std::vector<double>& v) {
   return {true, std::fabs(last) < 1e-100 ? 0.0 : last};
 }
 
-void ExpectLimit(const std::vector<double>& approach, double at_inf, const std::string& what) {
+// With `kink`, a value without a limit may also be one of the values along the way: a derivative
+// at a tie between infinities follows the function's kink convention (maxout's first arg max).
+void ExpectLimit(const std::vector<double>& approach, double at_inf, const std::string& what,
+                 bool kink = false) {
   const Limit limit = LimitOf(approach);
   if (!limit.exists) {
-    EXPECT_TRUE(std::isnan(at_inf)) << what << ": no limit, so NaN; got " << at_inf
-                                    << " (approach: " << absl::StrJoin(approach, ", ") << ")";
+    bool along = false;
+    for (double a : approach) along |= kink && std::fabs(a - at_inf) <= 1e-9 * std::fabs(a);
+    EXPECT_TRUE(std::isnan(at_inf) || along)
+        << what << ": no limit, so NaN; got " << at_inf
+        << " (approach: " << absl::StrJoin(approach, ", ") << ")";
   } else if (std::isinf(limit.value)) {
     EXPECT_EQ(at_inf, limit.value) << what;
   } else {
@@ -111,7 +117,8 @@ TEST(EdgeCaseTest, InfiniteInputsGiveTheLimitOrNanForEveryEntryAndParameterSetti
     for (const Overrides& o : ParamSettings(info)) {
       for (double sign : {1.0, -1.0}) {
         std::vector<double> y, dx, grad;
-        for (double m : {1e200, 1e250, 1e300, 1e307}) {
+        // Up to 1e150, so that x^2 stays finite in the definitions' intermediate values.
+        for (double m : {1e20, 1e60, 1e100, 1e150}) {
           const Point p = Evaluate<double>(*backend, info, o, sign * m);
           y.push_back(p.y);
           dx.push_back(p.dx);
@@ -202,10 +209,10 @@ int64_t RowLength(const ActivationInfo& info) {
 
 TEST(EdgeCaseTest, RowsWithInfinitiesGiveTheLimitOrNanInTheWholeRow) {
   auto backend = NewCpuBackend({.threads = 1});
-  // Rates at which the infinities grow: equal, and each one faster than the others. The scales
-  // 1 to 1e200 cover linear and exponential rates (glu's a * sigmoid(b) with a = e^|b|).
+  // Rates at which the infinities grow: equal, and each one faster than the others. Scales far
+  // apart stand for exponential rates too (glu's a * sigmoid(b) with a = e^|b|).
   const std::vector<std::vector<double>> kRates = {
-      {1}, {1, 2}, {2, 1}, {1, 1e-200}, {1e-200, 1}, {1, 1, 1e-200}, {1e-200, 1e-200, 1}};
+      {1}, {1, 2}, {2, 1}, {1, 1e-98}, {1e-98, 1}, {1, 1, 1e-98}, {1e-98, 1e-98, 1}};
   for (const ActivationInfo& info : AllActivations()) {
     if (info.layout != Layout::kLastAxis) continue;
     const int64_t n = RowLength(info);
@@ -215,8 +222,9 @@ TEST(EdgeCaseTest, RowsWithInfinitiesGiveTheLimitOrNanInTheWholeRow) {
       // The limit along each rate, approached by growing magnitudes.
       std::vector<RowResult> along;
       for (const auto& rates : kRates) {
-        for (double m : {1e250, 1e300})
+        for (double m : {1e100, 1e150}) {
           along.push_back(EvaluateRow(*backend, info, Finite(row, rates, m)));
+        }
       }
       const std::string what = absl::StrCat(info.name, " row [", absl::StrJoin(row, ", "), "]");
       for (int part = 0; part < 2; ++part) {
@@ -225,7 +233,7 @@ TEST(EdgeCaseTest, RowsWithInfinitiesGiveTheLimitOrNanInTheWholeRow) {
           std::vector<double> approach;
           for (const RowResult& r : along) approach.push_back(part == 0 ? r.y[i] : r.dx[i]);
           ExpectLimit(approach, part == 0 ? at_inf.y[i] : at_inf.dx[i],
-                      absl::StrCat(what, part == 0 ? ": y[" : ": dx[", i, "]"));
+                      absl::StrCat(what, part == 0 ? ": y[" : ": dx[", i, "]"), /*kink=*/part == 1);
         }
       }
     }
