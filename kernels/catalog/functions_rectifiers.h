@@ -217,7 +217,7 @@ struct Selu : Elementwise {
           .monotonic = true, .zero_centered = true, .saturation = Saturation::kOneSidedSoft}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>& a) {
-    return a.p[0] * Select(x > V(0), x, a.p[1] * Expm1(x));
+    return MulZ(a.p[0], Select(x > V(0), x, a.p[1] * Expm1(x)));  // lambda = 0: 0 at +inf
   }
   template <class V>
   ACTSERVE_HD static V Derivative(const V& x, const Args<V>& a) {
