@@ -4,7 +4,9 @@
 #
 #   deploy/install-deps.sh          build and test dependencies (with NumPy, PyTorch and pip for
 #                                   the Python client and its tests)
-#   deploy/install-deps.sh --bench  plus what the comparison benchmarks run (oneDNN, OpenBLAS)
+#   deploy/install-deps.sh --bench  plus what the comparison benchmarks run (oneDNN, OpenBLAS):
+#                                   Debian's oneDNN CMake config (libdnnl-dev) needs OpenCL's
+#                                   (ocl-icd-opencl-dev); without it onednn_act cannot be built
 set -eu
 
 PACKAGES="cmake make g++ pkg-config libabsl-dev libeigen3-dev libgtest-dev libgmock-dev
@@ -12,7 +14,7 @@ PACKAGES="cmake make g++ pkg-config libabsl-dev libeigen3-dev libgtest-dev libgm
   prometheus curl python3 python3-grpcio python3-protobuf python3-numpy python3-torch
   python3-pip python3-setuptools python3-wheel nginx docker-compose python3-yaml"
 if [ "${1:-}" = "--bench" ]; then
-  PACKAGES="$PACKAGES libdnnl-dev libopenblas0-openmp"
+  PACKAGES="$PACKAGES libdnnl-dev ocl-icd-opencl-dev libopenblas0-openmp"
 fi
 
 missing=""
