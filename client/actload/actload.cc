@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,8 @@ ABSL_FLAG(std::string, concurrency, "",
 ABSL_FLAG(std::string, rate, "",
           "Open loop: arrivals per second, as a schedule (see SCHEDULES). Latency is timed from "
           "each arrival's intended send time.");
-ABSL_FLAG(std::string, arrivals, "constant", "Open loop arrivals: constant (evenly spaced) or "
+ABSL_FLAG(std::string, arrivals, "constant",
+          "Open loop arrivals: constant (evenly spaced) or "
           "poisson (exponential gaps, reproducible by --seed).");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10),
           "Measured time for a constant schedule (a stepped or ramped schedule has its own).");
@@ -80,7 +82,8 @@ ABSL_FLAG(absl::Duration, interval, absl::Seconds(1), "Length of a progress/CSV 
 ABSL_FLAG(std::string, progress, "auto",
           "auto (a live line on a terminal, plain interval lines otherwise), line, plain, none. "
           "Written to stderr.");
-ABSL_FLAG(std::string, json, "", "Write the whole result as one JSON object to FILE (- : stdout, "
+ABSL_FLAG(std::string, json, "",
+          "Write the whole result as one JSON object to FILE (- : stdout, "
           "instead of the table).");
 ABSL_FLAG(std::string, csv, "", "Write one row per interval to FILE (- : stdout).");
 ABSL_FLAG(std::string, svg, "", "Write the SVG report to FILE.");
@@ -331,8 +334,8 @@ int Main() {
     if (kind == "train") {
       driver = NewTrainDriver(channels, job, absl::GetFlag(FLAGS_deadline), &runner);
     } else if (stream) {
-      const int streams = absl::GetFlag(FLAGS_streams) ? absl::GetFlag(FLAGS_streams)
-                                                       : channel_count;
+      const int streams =
+          absl::GetFlag(FLAGS_streams) ? absl::GetFlag(FLAGS_streams) : channel_count;
       driver = NewStreamDriver(channels, workload.get(), streams, absl::GetFlag(FLAGS_stream_depth),
                                &runner);
     } else {

@@ -57,7 +57,7 @@ class UnaryDriver : public Driver {
     call->ctx.set_deadline(DeadlineFromNow(deadline_));
     grpc::CompletionQueue* cq = cqs_[token.index % cqs_.size()].get();
     call->rpc = stubs_[token.index % stubs_.size()]->PrepareUnaryCall(&call->ctx, r.method,
-                                                                     r.serialized, cq);
+                                                                      r.serialized, cq);
     call->rpc->StartCall();
     call->rpc->Finish(&call->response, &call->status, call);
   }
@@ -127,7 +127,7 @@ class Stream : public grpc::ClientBidiReactor<v1::EvaluateRequest, v1::EvaluateR
   v1::EvaluateResponse response_;
   std::mutex mu_;
   std::deque<std::pair<Token, const v1::EvaluateRequest*>> pending_;  // not yet written
-  std::deque<Token> written_;                                          // awaiting answers
+  std::deque<Token> written_;                                         // awaiting answers
   bool writing_ = false;
   bool closing_ = false;
   bool finished_ = false;
@@ -390,8 +390,7 @@ std::vector<std::shared_ptr<grpc::Channel>> MakeChannels(const std::string& targ
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetInt("actload.channel", i);
     args.SetLoadBalancingPolicyName("round_robin");
-    channels.push_back(
-        grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
+    channels.push_back(grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
   }
   return channels;
 }

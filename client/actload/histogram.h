@@ -23,9 +23,9 @@ namespace actserve::actload {
 
 class Histogram {
  public:
-  static constexpr int kSubBits = 6;                     // 64 buckets per power of two
-  static constexpr int64_t kLinear = 2 << kSubBits;      // values below 128 are exact
-  static constexpr int kMaxBits = 42;                    // values up to 2^42 - 1
+  static constexpr int kSubBits = 6;                 // 64 buckets per power of two
+  static constexpr int64_t kLinear = 2 << kSubBits;  // values below 128 are exact
+  static constexpr int kMaxBits = 42;                // values up to 2^42 - 1
   static constexpr int kBuckets = kLinear + (kMaxBits - kSubBits - 1) * (1 << kSubBits);
   static constexpr int64_t kMaxValue = (int64_t{1} << kMaxBits) - 1;
   static constexpr double kRelativeError = 1.0 / 128;

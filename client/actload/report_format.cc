@@ -12,9 +12,10 @@ namespace {
 
 std::string Ms(double us) { return absl::StrFormat("%.3f", us / 1e3); }
 
-void LatencyRow(std::string* out, const char* name, const Latency& l) {
+// The server's histogram has no maximum: "-" there.
+void LatencyRow(std::string* out, const char* name, const Latency& l, bool has_max = true) {
   absl::StrAppendFormat(out, "  %-12s %9s %9s %9s %9s %9s %9s\n", name, Ms(l.p50()), Ms(l.p90()),
-                        Ms(l.p99()), Ms(l.p99_9()), Ms(l.p99_99()), Ms(l.max()));
+                        Ms(l.p99()), Ms(l.p99_9()), Ms(l.p99_99()), has_max ? Ms(l.max()) : "-");
 }
 
 }  // namespace
@@ -39,7 +40,8 @@ std::string FormatTable(const Report& r) {
   }
   absl::StrAppendFormat(&out, "  requests   %10.0f  ok %.0f  errors %.0f", r.requests(), r.ok(),
                         r.errors());
-  if (r.request_mb_per_s() > 0) absl::StrAppendFormat(&out, "  (%.1f MB/s sent)", r.request_mb_per_s());
+  if (r.request_mb_per_s() > 0)
+    absl::StrAppendFormat(&out, "  (%.1f MB/s sent)", r.request_mb_per_s());
   if (r.train_steps() > 0) absl::StrAppendFormat(&out, "  training steps %.0f", r.train_steps());
   out += "\n";
   for (const ErrorSample& e : r.first_errors()) {
@@ -54,7 +56,7 @@ std::string FormatTable(const Report& r) {
   if (r.has_server() && r.server().urls_size() > 0) {
     const ServerSide& s = r.server();
     if (s.error().empty()) {
-      LatencyRow(&out, "server", s.handling_us());
+      LatencyRow(&out, "server", s.handling_us(), /*has_max=*/false);
       absl::StrAppendFormat(&out,
                             "  server: %.0f calls handled, %.0f rejections, queue depth %.0f, "
                             "CPU %.2f cores\n",
@@ -74,12 +76,12 @@ std::string FormatTable(const Report& r) {
   if (r.has_sweep() && r.sweep().steps_size() > 0) {
     const Sweep& s = r.sweep();
     absl::StrAppendFormat(&out, "\n  sweep over %s, SLO %s\n  %10s %10s %9s %9s %9s %7s  %s\n",
-                          s.over(), s.slo(), s.over() == "rate" ? "asked/s" : "in flight",
-                          "req/s", "p50 ms", "p99 ms", "max ms", "errors", "SLO");
+                          s.over(), s.slo(), s.over() == "rate" ? "asked/s" : "in flight", "req/s",
+                          "p50 ms", "p99 ms", "max ms", "errors", "SLO");
     for (const SweepStep& st : s.steps()) {
       absl::StrAppendFormat(&out, "  %10.0f %10.1f %9s %9s %9s %7.0f  %s\n", st.asked(),
-                            st.achieved_rps(), Ms(st.latency_us().p50()),
-                            Ms(st.latency_us().p99()), Ms(st.latency_us().max()), st.errors(),
+                            st.achieved_rps(), Ms(st.latency_us().p50()), Ms(st.latency_us().p99()),
+                            Ms(st.latency_us().max()), st.errors(),
                             st.meets_slo() ? "ok" : "MISSED");
     }
     absl::StrAppendFormat(&out, "  best within SLO: %.1f req/s at %g; knee: %.1f req/s at %g\n",
@@ -135,8 +137,11 @@ std::string RenderReportSvg(const Report& r) {
     asked.x.push_back(i.t_s()), asked.y.push_back(i.asked());
     achieved.x.push_back(i.t_s()), achieved.y.push_back(i.achieved_rps());
     const Latency& l = i.latency_us();
-    for (auto [s, v] : {std::pair{&p50, l.p50()}, {&p90, l.p90()}, {&p99, l.p99()},
-                        {&p999, l.p99_9()}, {&mx, l.max()}}) {
+    for (auto [s, v] : {std::pair{&p50, l.p50()},
+                        {&p90, l.p90()},
+                        {&p99, l.p99()},
+                        {&p999, l.p99_9()},
+                        {&mx, l.max()}}) {
       s->x.push_back(i.t_s());
       s->y.push_back(v / 1e3);
       top = std::max(top, v / 1e3);

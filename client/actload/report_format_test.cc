@@ -36,10 +36,10 @@ Report Sample() {
 
 TEST(ReportFormatTest, JsonHasTheDocumentedFieldNamesAsNumbers) {
   const std::string json = ToJson(Sample());
-  for (const char* field : {"\"asked_rps\":1000", "\"achieved_rps\":990", "\"requests\":9900",
-                            "\"errors_by_code\":{\"RESOURCE_EXHAUSTED\":3}", "\"latency_us\":{",
-                            "\"p50\":", "\"p90\":", "\"p99\":", "\"p99_9\":", "\"p99_99\":",
-                            "\"max\":1000", "\"histogram\":["}) {
+  for (const char* field :
+       {"\"asked_rps\":1000", "\"achieved_rps\":990", "\"requests\":9900",
+        "\"errors_by_code\":{\"RESOURCE_EXHAUSTED\":3}", "\"latency_us\":{", "\"p50\":", "\"p90\":",
+        "\"p99\":", "\"p99_9\":", "\"p99_99\":", "\"max\":1000", "\"histogram\":["}) {
     EXPECT_THAT(json, HasSubstr(field));
   }
   Report back;

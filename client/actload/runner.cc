@@ -201,8 +201,8 @@ struct Runner::Impl {
       } else {
         const double base = absl::ToDoubleSeconds(options.backoff_base) * std::pow(2.0, n);
         const double jitter = 0.5 + UniformAt(options.seed ^ 0xb0ff, token.index);
-        delay = static_cast<int64_t>(
-            std::min(base, absl::ToDoubleSeconds(options.backoff_max)) * jitter * 1e9);
+        delay = static_cast<int64_t>(std::min(base, absl::ToDoubleSeconds(options.backoff_max)) *
+                                     jitter * 1e9);
       }
       int64_t until = backoff_until.load();
       while (until < now + delay && !backoff_until.compare_exchange_weak(until, now + delay)) {
@@ -228,7 +228,8 @@ struct Runner::Impl {
     }
     Interval iv;
     iv.set_t_s((now - warmup_end) / 1e9);
-    iv.set_asked(options.schedule.ValueAt(absl::Nanoseconds(std::max<int64_t>(0, now - warmup_end))));
+    iv.set_asked(
+        options.schedule.ValueAt(absl::Nanoseconds(std::max<int64_t>(0, now - warmup_end))));
     iv.set_requests(requests);
     iv.set_errors(errors);
     iv.set_achieved_rps(seconds > 0 ? requests / seconds : 0);
@@ -244,8 +245,8 @@ struct Runner::Impl {
     Report& r = result.report;
     t0 = NowNs();
     warmup_end = t0 + absl::ToInt64Nanoseconds(options.warmup);
-    const absl::Duration length = options.schedule.constant() ? options.duration
-                                                               : options.schedule.TotalLength();
+    const absl::Duration length =
+        options.schedule.constant() ? options.duration : options.schedule.TotalLength();
     end = warmup_end + absl::ToInt64Nanoseconds(length);
     auto sched_value = [this](int64_t t) {
       return options.schedule.ValueAt(absl::Nanoseconds(std::max<int64_t>(0, t - warmup_end)));
@@ -296,8 +297,7 @@ struct Runner::Impl {
           calls += s.requests;
           errors += s.errors;
         }
-        if (calls >= options.min_calls_for_error_rate &&
-            errors > options.max_error_rate * calls) {
+        if (calls >= options.min_calls_for_error_rate && errors > options.max_error_rate * calls) {
           stop_reason = "max_error_rate";
           break;
         }
@@ -344,8 +344,8 @@ struct Runner::Impl {
       for (auto [code, n] : s.codes) codes[code] += n;
     }
     const double window = std::max<int64_t>(1, stopped - warmup_end) / 1e9;
-    const double seconds = stop_reason == "requests" ? std::max<int64_t>(1, last - warmup_end) / 1e9
-                                                     : window;
+    const double seconds =
+        stop_reason == "requests" ? std::max<int64_t>(1, last - warmup_end) / 1e9 : window;
     const double counted = stop_reason == "requests" ? requests : in_window;
     r.set_mode(options.open_loop ? "open" : "closed");
     if (options.open_loop) r.set_arrivals(options.poisson ? "poisson" : "constant");
@@ -375,8 +375,7 @@ struct Runner::Impl {
       b->set_count(n);
     }
     r.set_max_backlog(std::max(max_backlog.load(), unsent));
-    r.set_kept_up(!options.open_loop ||
-                  (r.achieved_rps() >= 0.95 * r.asked_rps() && unsent == 0));
+    r.set_kept_up(!options.open_loop || (r.achieved_rps() >= 0.95 * r.asked_rps() && unsent == 0));
     r.set_stop_reason(stop_reason);
     r.set_backoffs(backoffs.load());
     r.set_train_steps(steps);

@@ -38,12 +38,12 @@ struct RunOptions {
   int64_t max_in_flight = 10000;                // open loop
   double max_error_rate = 1;                    // stop when errors/calls exceed it (> 1: never)
   int64_t min_calls_for_error_rate = 100;
-  bool backoff = false;                         // pause after UNAVAILABLE / RESOURCE_EXHAUSTED
+  bool backoff = false;  // pause after UNAVAILABLE / RESOURCE_EXHAUSTED
   absl::Duration backoff_base = absl::Milliseconds(10);
   absl::Duration backoff_max = absl::Seconds(1);
   absl::Duration interval = absl::Seconds(1);
   uint64_t seed = 1;
-  int first_messages = 3;                       // distinct messages kept per code
+  int first_messages = 3;  // distinct messages kept per code
   // Called at each interval's end with it, from the Runner's thread (progress lines, CSV).
   std::function<void(const Interval&)> on_interval;
   // Set to stop early (e.g. by SIGINT); polled every few milliseconds.

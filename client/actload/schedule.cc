@@ -124,9 +124,9 @@ absl::StatusOr<Schedule> Schedule::Parse(const std::string& text) {
     }
     return s;
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("schedule: '", text, "' is not VALUE, FROM:TO/DURATION, ",
-                   "FROM:TO:+STEP/DURATION or @FILE"));
+  return absl::InvalidArgumentError(absl::StrCat("schedule: '", text,
+                                                 "' is not VALUE, FROM:TO/DURATION, ",
+                                                 "FROM:TO:+STEP/DURATION or @FILE"));
 }
 
 double Schedule::ValueAt(absl::Duration elapsed) const {

@@ -23,7 +23,7 @@
 namespace actserve::actload {
 
 struct Phase {
-  absl::Duration length;  // InfiniteDuration() for a constant schedule's only phase
+  absl::Duration length;    // InfiniteDuration() for a constant schedule's only phase
   double from = 0, to = 0;  // linear from `from` at the phase's start to `to` at its end
 };
 
@@ -37,7 +37,9 @@ class Schedule {
   double ValueAt(absl::Duration elapsed) const;
   // The sum of the phases; InfiniteDuration() for a constant schedule.
   absl::Duration TotalLength() const;
-  bool constant() const { return phases_.size() == 1 && phases_[0].length == absl::InfiniteDuration(); }
+  bool constant() const {
+    return phases_.size() == 1 && phases_[0].length == absl::InfiniteDuration();
+  }
   // The number of arrivals between the start and `elapsed` for a rate schedule (the integral of
   // the rate).
   double ArrivalsUntil(absl::Duration elapsed) const;

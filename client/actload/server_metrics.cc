@@ -157,6 +157,7 @@ ServerSide Diff(const Scrape& before, const Scrape& after, double seconds) {
   h->set_p90(Quantile(le, 0.9) * 1e6);
   h->set_p99(Quantile(le, 0.99) * 1e6);
   h->set_p99_9(Quantile(le, 0.999) * 1e6);
+  h->set_p99_99(Quantile(le, 0.9999) * 1e6);
   double handled = 0;
   for (const auto& [code, n] : after.handled_by_code) {
     auto it = before.handled_by_code.find(code);

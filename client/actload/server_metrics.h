@@ -18,8 +18,8 @@ namespace actserve::actload {
 // One scrape of each URL, reduced to what the report uses.
 struct Scrape {
   std::vector<std::string> urls;
-  std::string error;                      // the first failure, if any
-  std::map<double, double> handling_le;   // le (seconds) -> cumulative count, all methods
+  std::string error;                     // the first failure, if any
+  std::map<double, double> handling_le;  // le (seconds) -> cumulative count, all methods
   std::map<std::string, double> handled_by_code;
   std::map<std::string, double> handled_by_replica;
   double rejections = 0;

@@ -32,8 +32,8 @@ absl::StatusOr<SweepPlan> ParseSweep(const std::string& text) {
         absl::StrCat("--sweep '", text, "' must start with concurrency: or rate:"));
   }
   std::vector<std::string> f = absl::StrSplit(ov.second, ':');
-  const auto bad = absl::InvalidArgumentError(absl::StrCat(
-      "--sweep '", text, "': give V,V,... or FROM:TO:+STEP with positive values"));
+  const auto bad = absl::InvalidArgumentError(
+      absl::StrCat("--sweep '", text, "': give V,V,... or FROM:TO:+STEP with positive values"));
   if (f.size() == 1) {
     for (absl::string_view v : absl::StrSplit(f[0], ',', absl::SkipEmpty())) {
       double x;
@@ -44,8 +44,8 @@ absl::StatusOr<SweepPlan> ParseSweep(const std::string& text) {
     double from, to, step;
     absl::string_view s = f[2];
     if (!absl::ConsumePrefix(&s, "+") || !absl::SimpleAtod(f[0], &from) ||
-        !absl::SimpleAtod(f[1], &to) || !absl::SimpleAtod(s, &step) || !(from > 0) ||
-        !(step > 0) || to < from || (to - from) / step > 1000) {
+        !absl::SimpleAtod(f[1], &to) || !absl::SimpleAtod(s, &step) || !(from > 0) || !(step > 0) ||
+        to < from || (to - from) / step > 1000) {
       return bad;
     }
     for (double v = from; v <= to * (1 + 1e-12); v += step) plan.values.push_back(v);

@@ -33,8 +33,8 @@ TEST(SweepTest, StopsAtTheFirstMissAndFindsBestAndKnee) {
   SweepPlan plan{"concurrency", {1, 2, 4, 8, 16, 32}};
   Slo slo = *ParseSlo("p99<10ms");
   // Throughput grows to 4, flattens at 8 (+2%), and 16 misses the SLO.
-  std::map<double, SweepStep> steps = {{1, Step(1, 1000, 1000)},   {2, Step(2, 1900, 1500)},
-                                       {4, Step(4, 3500, 3000)},   {8, Step(8, 3570, 8000)},
+  std::map<double, SweepStep> steps = {{1, Step(1, 1000, 1000)},    {2, Step(2, 1900, 1500)},
+                                       {4, Step(4, 3500, 3000)},    {8, Step(8, 3570, 8000)},
                                        {16, Step(16, 3600, 20000)}, {32, Step(32, 3600, 40000)}};
   int runs = 0;
   Sweep s = RunSweep(plan, slo, [&](double v) {

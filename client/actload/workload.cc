@@ -87,8 +87,8 @@ absl::StatusOr<MixEntry> ParseMixLine(const std::string& line) {
         return absl::InvalidArgumentError(absl::StrCat("mix: dtype '", v, "' (float32|float64)"));
       }
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "mix: unknown key '", kv.first, "' (weight, activation, elements, dtype)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("mix: unknown key '", kv.first, "' (weight, activation, elements, dtype)"));
     }
   }
   return e;
@@ -111,7 +111,7 @@ absl::StatusOr<std::vector<MixEntry>> ReadMixFile(const std::string& path) {
 }
 
 absl::StatusOr<std::unique_ptr<Workload>> Workload::FromMix(std::vector<MixEntry> mix,
-                                                           uint64_t seed) {
+                                                            uint64_t seed) {
   auto w = std::make_unique<Workload>();
   w->seed_ = seed;
   std::mt19937_64 rng(seed);
@@ -188,7 +188,8 @@ std::unique_ptr<Workload> Workload::Echo(int64_t floats, uint64_t seed) {
 const PreparedRequest& Workload::PickRequest(uint64_t index) const {
   if (requests_.size() == 1) return requests_[0];
   const double u = UniformAt(seed_, index);
-  const size_t i = std::upper_bound(cumulative_.begin(), cumulative_.end(), u) - cumulative_.begin();
+  const size_t i =
+      std::upper_bound(cumulative_.begin(), cumulative_.end(), u) - cumulative_.begin();
   return requests_[std::min(i, requests_.size() - 1)];
 }
 

@@ -44,11 +44,11 @@ absl::StatusOr<std::vector<MixEntry>> ReadMixFile(const std::string& path);
 // One prepared call.
 struct PreparedRequest {
   CallKind kind;
-  std::string method;           // full gRPC method, e.g. /actserve.v1.ActivationService/Forward
-  grpc::ByteBuffer serialized;  // the unary request, serialized once
-  v1::EvaluateRequest evaluate; // the same call as an Evaluate stream message (id unset)
+  std::string method;            // full gRPC method, e.g. /actserve.v1.ActivationService/Forward
+  grpc::ByteBuffer serialized;   // the unary request, serialized once
+  v1::EvaluateRequest evaluate;  // the same call as an Evaluate stream message (id unset)
   int64_t elements = 0;
-  std::string label;            // "forward relu 1024 float32"
+  std::string label;  // "forward relu 1024 float32"
 };
 
 class Workload {

@@ -31,7 +31,8 @@ TEST(WorkloadTest, BadMixLinesNameTheirProblem) {
 
 TEST(WorkloadTest, PicksFollowTheWeightsAndAreReproducible) {
   const std::string path = ::testing::TempDir() + "/mix.txt";
-  std::ofstream(path) << "# a comment\nforward weight=3 elements=8\n\nbackward weight=1 elements=8\n";
+  std::ofstream(path)
+      << "# a comment\nforward weight=3 elements=8\n\nbackward weight=1 elements=8\n";
   auto mix = ReadMixFile(path);
   std::remove(path.c_str());
   ASSERT_TRUE(mix.ok()) << mix.status();
