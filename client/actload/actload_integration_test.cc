@@ -34,18 +34,18 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-struct Run {
+struct LoadRun {
   int status = -1;
   std::string stdout_text;
   Report report;
 };
 
 // Runs actload with `args` plus --json to a file, and reads the report back.
-Run Actload(const std::string& args) {
+LoadRun Actload(const std::string& args) {
   static int n = 0;
   const std::string json =
       absl::StrCat(::testing::TempDir(), "/actload_", getpid(), "_", ++n, ".json");
-  Run r;
+  LoadRun r;
   std::tie(r.status, r.stdout_text) = RunCommand(
       absl::StrCat(ACTLOAD_BINARY, " --progress=none --json=", json, " ", args, " 2>&1"));
   const std::string text = ReadFile(json);
@@ -89,7 +89,7 @@ ServerProcess* ActloadTest::server_ = nullptr;
 TEST_F(ActloadTest, ClosedLoopCountsEveryCallAndWritesEveryFormat) {
   const std::string dir = ::testing::TempDir();
   const std::string csv = dir + "/actload_closed.csv", svg = dir + "/actload_closed.svg";
-  Run r = Actload(Target() + Metrics() + "--concurrency=4 --duration=1.5s --warmup=0.2s " +
+  LoadRun r = Actload(Target() + Metrics() + "--concurrency=4 --duration=1.5s --warmup=0.2s " +
                   "--interval=0.5s --csv=" + csv + " --svg=" + svg);
   ASSERT_EQ(r.status, 0) << r.stdout_text;
   const Report& rep = r.report;
@@ -125,7 +125,7 @@ TEST_F(ActloadTest, ClosedLoopCountsEveryCallAndWritesEveryFormat) {
 }
 
 TEST_F(ActloadTest, OpenLoopPoissonArrivalsKeepTheAskedRate) {
-  Run r = Actload(Target() +
+  LoadRun r = Actload(Target() +
                   "--rate=200 --arrivals=poisson --workload=backward --activation=gelu "
                   "--duration=2s --warmup=0.2s");
   ASSERT_EQ(r.status, 0) << r.stdout_text;
@@ -138,14 +138,14 @@ TEST_F(ActloadTest, OpenLoopPoissonArrivalsKeepTheAskedRate) {
 }
 
 TEST_F(ActloadTest, ARequestCountEndsTheRun) {
-  Run r = Actload(Target() + "--concurrency=4 --requests=300 --duration=60s --warmup=0.1s");
+  LoadRun r = Actload(Target() + "--concurrency=4 --requests=300 --duration=60s --warmup=0.1s");
   ASSERT_EQ(r.status, 0) << r.stdout_text;
   EXPECT_EQ(r.report.requests(), 300);
   EXPECT_EQ(r.report.stop_reason(), "requests");
 }
 
 TEST_F(ActloadTest, AStepScheduleRaisesTheRateStepByStep) {
-  Run r = Actload(Target() + "--rate=100:300:+100/1s --warmup=0.1s --interval=0.5s");
+  LoadRun r = Actload(Target() + "--rate=100:300:+100/1s --warmup=0.1s --interval=0.5s");
   ASSERT_EQ(r.status, 0) << r.stdout_text;
   EXPECT_DOUBLE_EQ(r.report.asked_rps(), 200);  // the mean over the 3 s
   std::vector<double> asked, got;
@@ -165,7 +165,7 @@ TEST_F(ActloadTest, EvaluateStreamsPipelineAMixAndKeepEachErrorsCode) {
   std::ofstream(mix) << "forward weight=3 activation=relu,tanh elements=16:3,256\n"
                         "backward weight=1 activation=swish dtype=float64\n"
                         "forward weight=1 activation=nonexistent\n";
-  Run r = Actload(Target() + "--workload=mix --mix=" + mix +
+  LoadRun r = Actload(Target() + "--workload=mix --mix=" + mix +
                   " --stream --streams=2 --stream_depth=4 --concurrency=8 --duration=1s "
                   "--warmup=0.1s");
   std::remove(mix.c_str());
@@ -184,7 +184,7 @@ TEST_F(ActloadTest, EvaluateStreamsPipelineAMixAndKeepEachErrorsCode) {
 
 TEST_F(ActloadTest, ErrorsKeepTheirCodesAndMaxErrorRateStopsEarly) {
   const absl::Time start = absl::Now();
-  Run r = Actload(Target() +
+  LoadRun r = Actload(Target() +
                   "--activation=nonexistent --max_error_rate=0.5 --concurrency=2 --duration=30s "
                   "--warmup=0s");
   EXPECT_EQ(r.status, 3) << r.stdout_text;
@@ -197,7 +197,7 @@ TEST_F(ActloadTest, ResourceExhaustedIsCountedApartAndBacksOff) {
   // The server takes at most 2000 elements per tensor: the 4096-element calls are refused.
   const std::string mix = ::testing::TempDir() + "/actload_limit.txt";
   std::ofstream(mix) << "forward elements=64,4096\n";
-  Run r = Actload(Target() + "--workload=mix --mix=" + mix +
+  LoadRun r = Actload(Target() + "--workload=mix --mix=" + mix +
                   " --concurrency=2 --duration=1s --warmup=0s --backoff --backoff_base=1ms "
                   "--backoff_max=5ms");
   std::remove(mix.c_str());
@@ -209,7 +209,7 @@ TEST_F(ActloadTest, ResourceExhaustedIsCountedApartAndBacksOff) {
 }
 
 TEST_F(ActloadTest, TrainingJobsRunToTheirEnd) {
-  Run r = Actload(Target() + "--workload=train --concurrency=2 --duration=1.5s --warmup=0.2s");
+  LoadRun r = Actload(Target() + "--workload=train --concurrency=2 --duration=1.5s --warmup=0.2s");
   ASSERT_EQ(r.status, 0) << r.stdout_text;
   EXPECT_GT(r.report.requests(), 0);
   EXPECT_EQ(r.report.errors(), 0);
@@ -220,7 +220,7 @@ TEST_F(ActloadTest, TrainingJobsRunToTheirEnd) {
 
 TEST_F(ActloadTest, ASweepFindsTheBestThroughputWithinTheSloAndDrawsTheCurve) {
   const std::string svg = ::testing::TempDir() + "/actload_sweep.svg";
-  Run r = Actload(
+  LoadRun r = Actload(
       Target() + Metrics() +
       "--sweep=concurrency:1,2,4 --slo=p99<2s --sweep_step=0.6s --warmup=0.2s --svg=" + svg);
   ASSERT_EQ(r.status, 0) << r.stdout_text;
@@ -242,7 +242,7 @@ TEST_F(ActloadTest, ASweepFindsTheBestThroughputWithinTheSloAndDrawsTheCurve) {
   std::remove(svg.c_str());
 
   // An SLO nothing meets: the sweep stops after its first step.
-  Run tight = Actload(Target() +
+  LoadRun tight = Actload(Target() +
                       "--sweep=rate:50,100,200 --slo=p50<1us --sweep_step=0.3s "
                       "--warmup=0.1s");
   ASSERT_EQ(tight.status, 0) << tight.stdout_text;
@@ -280,7 +280,7 @@ TEST(ActloadReplicasTest, RoundRobinSpreadsCallsOverReplicas) {
   auto a = ServerProcess::Start(ACTSERVE_BINARY, {});
   auto b = ServerProcess::Start(ACTSERVE_BINARY, {});
   ASSERT_TRUE(a.ok() && b.ok());
-  Run r =
+  LoadRun r =
       Actload(absl::StrCat("--server=ipv4:", (*a)->address(), ",", (*b)->address(),
                            " --channels=3 --metrics=", (*a)->metrics_url(), ",",
                            (*b)->metrics_url(), " --concurrency=6 --duration=1s --warmup=0.1s"));
@@ -295,7 +295,7 @@ TEST(ActloadReplicasTest, RoundRobinSpreadsCallsOverReplicas) {
 TEST(ActloadBackoffTest, UnavailableBacksOffInsteadOfFlooding) {
   auto s = ServerProcess::Start(ACTSERVE_BINARY, {});
   ASSERT_TRUE(s.ok());
-  Run r;
+  LoadRun r;
   std::thread load([&] {
     r = Actload(absl::StrCat("--server=", (*s)->address(),
                              " --concurrency=4 --duration=2.5s --warmup=0s --backoff "
@@ -330,7 +330,7 @@ PausedRun RunWithPause(const std::string& load_args) {
   EXPECT_TRUE(s.ok());
   PausedRun out;
   if (!s.ok()) return out;
-  Run r;
+  LoadRun r;
   std::thread load([&] {
     r = Actload(absl::StrCat("--server=", (*s)->address(), " ", load_args,
                              " --duration=4s --warmup=0.5s --deadline=20s"));

@@ -1,6 +1,7 @@
 #include "client/actload/report_format.h"
 
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -44,9 +45,15 @@ std::string FormatTable(const Report& r) {
     absl::StrAppendFormat(&out, "  (%.1f MB/s sent)", r.request_mb_per_s());
   if (r.train_steps() > 0) absl::StrAppendFormat(&out, "  training steps %.0f", r.train_steps());
   out += "\n";
-  for (const ErrorSample& e : r.first_errors()) {
-    absl::StrAppendFormat(&out, "  %-20s %8.0f", e.code(), e.count());
-    if (e.messages_size() > 0) absl::StrAppend(&out, "  e.g. \"", e.messages(0), "\"");
+  for (const auto& [code, count] : std::map<std::string, double>(r.errors_by_code().begin(),
+                                                                  r.errors_by_code().end())) {
+    absl::StrAppendFormat(&out, "  %-20s %8.0f", code, count);
+    for (const ErrorSample& e : r.first_errors()) {
+      if (e.code() == code && e.messages_size() > 0) {
+        absl::StrAppend(&out, "  e.g. \"", e.messages(0), "\"");
+        break;
+      }
+    }
     out += "\n";
   }
   if (r.backoffs() > 0) absl::StrAppendFormat(&out, "  back-offs  %10.0f\n", r.backoffs());

@@ -48,8 +48,9 @@ TEST(ReportFormatTest, JsonHasTheDocumentedFieldNamesAsNumbers) {
 }
 
 TEST(ReportFormatTest, CsvHasOneRowPerIntervalUnderItsHeader) {
+  const Report report = Sample();
   std::string csv = CsvHeader();
-  for (const Interval& iv : Sample().intervals()) csv += CsvRow(iv);
+  for (const Interval& iv : report.intervals()) csv += CsvRow(iv);
   std::vector<std::string> lines = absl::StrSplit(csv, '\n', absl::SkipEmpty());
   ASSERT_EQ(lines.size(), 4u);
   const size_t columns = std::vector<std::string>(absl::StrSplit(lines[0], ',')).size();

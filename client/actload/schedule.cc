@@ -133,7 +133,7 @@ double Schedule::ValueAt(absl::Duration elapsed) const {
   for (const Phase& p : phases_) {
     if (elapsed < p.length) {
       if (p.length == absl::InfiniteDuration()) return p.from;
-      return p.from + (p.to - p.from) * (elapsed / p.length);
+      return p.from + (p.to - p.from) * absl::FDivDuration(elapsed, p.length);
     }
     elapsed -= p.length;
   }
@@ -152,7 +152,7 @@ double Schedule::ArrivalsUntil(absl::Duration elapsed) const {
     if (elapsed <= absl::ZeroDuration()) break;
     if (p.length == absl::InfiniteDuration()) return n + p.from * absl::ToDoubleSeconds(elapsed);
     const absl::Duration d = std::min(elapsed, p.length);
-    const double end = p.from + (p.to - p.from) * (d / p.length);
+    const double end = p.from + (p.to - p.from) * absl::FDivDuration(d, p.length);
     n += (p.from + end) / 2 * absl::ToDoubleSeconds(d);
     elapsed -= p.length;
   }
