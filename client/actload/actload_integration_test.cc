@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -90,7 +91,7 @@ TEST_F(ActloadTest, ClosedLoopCountsEveryCallAndWritesEveryFormat) {
   const std::string dir = ::testing::TempDir();
   const std::string csv = dir + "/actload_closed.csv", svg = dir + "/actload_closed.svg";
   LoadRun r = Actload(Target() + Metrics() + "--concurrency=4 --duration=1.5s --warmup=0.2s " +
-                  "--interval=0.5s --csv=" + csv + " --svg=" + svg);
+                      "--interval=0.5s --csv=" + csv + " --svg=" + svg);
   ASSERT_EQ(r.status, 0) << r.stdout_text;
   const Report& rep = r.report;
   EXPECT_EQ(rep.mode(), "closed");
@@ -126,8 +127,8 @@ TEST_F(ActloadTest, ClosedLoopCountsEveryCallAndWritesEveryFormat) {
 
 TEST_F(ActloadTest, OpenLoopPoissonArrivalsKeepTheAskedRate) {
   LoadRun r = Actload(Target() +
-                  "--rate=200 --arrivals=poisson --workload=backward --activation=gelu "
-                  "--duration=2s --warmup=0.2s");
+                      "--rate=200 --arrivals=poisson --workload=backward --activation=gelu "
+                      "--duration=2s --warmup=0.2s");
   ASSERT_EQ(r.status, 0) << r.stdout_text;
   EXPECT_EQ(r.report.mode(), "open");
   EXPECT_EQ(r.report.arrivals(), "poisson");
@@ -147,17 +148,20 @@ TEST_F(ActloadTest, ARequestCountEndsTheRun) {
 TEST_F(ActloadTest, AStepScheduleRaisesTheRateStepByStep) {
   LoadRun r = Actload(Target() + "--rate=100:300:+100/1s --warmup=0.1s --interval=0.5s");
   ASSERT_EQ(r.status, 0) << r.stdout_text;
-  EXPECT_DOUBLE_EQ(r.report.asked_rps(), 200);  // the mean over the 3 s
-  std::vector<double> asked, got;
+  EXPECT_NEAR(r.report.asked_rps(), 200, 2);  // the mean over the 3 s
+  // Each 1 s step's intervals (ends at 0.5 and 1.0 s for the first) average its rate.
+  double sum[3] = {0, 0, 0}, n[3] = {0, 0, 0};
   for (const Interval& iv : r.report.intervals()) {
-    if (iv.t_s() > 2.9) break;
-    asked.push_back(iv.asked());
-    got.push_back(iv.achieved_rps());
+    const int step = static_cast<int>(std::ceil(iv.t_s() - 1e-6)) - 1;
+    if (step < 0 || step > 2) continue;
+    sum[step] += iv.achieved_rps();
+    ++n[step];
   }
-  ASSERT_GE(asked.size(), 5u);
-  EXPECT_EQ(asked.front(), 100);
-  EXPECT_EQ(asked.back(), 300);
-  for (size_t i = 0; i < asked.size(); ++i) EXPECT_NEAR(got[i], asked[i], 0.35 * asked[i]) << i;
+  for (int step = 0; step < 3; ++step) {
+    ASSERT_GT(n[step], 0) << step;
+    EXPECT_NEAR(sum[step] / n[step], 100 * (step + 1), 30 * (step + 1)) << step;
+  }
+  EXPECT_EQ(r.report.intervals(0).asked(), 100);
 }
 
 TEST_F(ActloadTest, EvaluateStreamsPipelineAMixAndKeepEachErrorsCode) {
@@ -166,8 +170,8 @@ TEST_F(ActloadTest, EvaluateStreamsPipelineAMixAndKeepEachErrorsCode) {
                         "backward weight=1 activation=swish dtype=float64\n"
                         "forward weight=1 activation=nonexistent\n";
   LoadRun r = Actload(Target() + "--workload=mix --mix=" + mix +
-                  " --stream --streams=2 --stream_depth=4 --concurrency=8 --duration=1s "
-                  "--warmup=0.1s");
+                      " --stream --streams=2 --stream_depth=4 --concurrency=8 --duration=1s "
+                      "--warmup=0.1s");
   std::remove(mix.c_str());
   ASSERT_EQ(r.status, 0) << r.stdout_text;
   const Report& rep = r.report;
@@ -184,9 +188,10 @@ TEST_F(ActloadTest, EvaluateStreamsPipelineAMixAndKeepEachErrorsCode) {
 
 TEST_F(ActloadTest, ErrorsKeepTheirCodesAndMaxErrorRateStopsEarly) {
   const absl::Time start = absl::Now();
-  LoadRun r = Actload(Target() +
-                  "--activation=nonexistent --max_error_rate=0.5 --concurrency=2 --duration=30s "
-                  "--warmup=0s");
+  LoadRun r =
+      Actload(Target() +
+              "--activation=nonexistent --max_error_rate=0.5 --concurrency=2 --duration=30s "
+              "--warmup=0s");
   EXPECT_EQ(r.status, 3) << r.stdout_text;
   EXPECT_LT(absl::Now() - start, absl::Seconds(15));
   EXPECT_EQ(r.report.stop_reason(), "max_error_rate");
@@ -198,8 +203,8 @@ TEST_F(ActloadTest, ResourceExhaustedIsCountedApartAndBacksOff) {
   const std::string mix = ::testing::TempDir() + "/actload_limit.txt";
   std::ofstream(mix) << "forward elements=64,4096\n";
   LoadRun r = Actload(Target() + "--workload=mix --mix=" + mix +
-                  " --concurrency=2 --duration=1s --warmup=0s --backoff --backoff_base=1ms "
-                  "--backoff_max=5ms");
+                      " --concurrency=2 --duration=1s --warmup=0s --backoff --backoff_base=1ms "
+                      "--backoff_max=5ms");
   std::remove(mix.c_str());
   ASSERT_EQ(r.status, 0) << r.stdout_text;
   EXPECT_GT(r.report.errors_by_code().at("RESOURCE_EXHAUSTED"), 0);
@@ -222,7 +227,7 @@ TEST_F(ActloadTest, ASweepFindsTheBestThroughputWithinTheSloAndDrawsTheCurve) {
   const std::string svg = ::testing::TempDir() + "/actload_sweep.svg";
   LoadRun r = Actload(
       Target() + Metrics() +
-      "--sweep=concurrency:1,2,4 --slo=p99<2s --sweep_step=0.6s --warmup=0.2s --svg=" + svg);
+      "--sweep=concurrency:1,2,4 '--slo=p99<2s' --sweep_step=0.6s --warmup=0.2s --svg=" + svg);
   ASSERT_EQ(r.status, 0) << r.stdout_text;
   const Sweep& s = r.report.sweep();
   ASSERT_EQ(s.steps_size(), 3);
@@ -243,8 +248,8 @@ TEST_F(ActloadTest, ASweepFindsTheBestThroughputWithinTheSloAndDrawsTheCurve) {
 
   // An SLO nothing meets: the sweep stops after its first step.
   LoadRun tight = Actload(Target() +
-                      "--sweep=rate:50,100,200 --slo=p50<1us --sweep_step=0.3s "
-                      "--warmup=0.1s");
+                          "--sweep=rate:50,100,200 '--slo=p50<1us' --sweep_step=0.3s "
+                          "--warmup=0.1s");
   ASSERT_EQ(tight.status, 0) << tight.stdout_text;
   EXPECT_EQ(tight.report.sweep().steps_size(), 1);
   EXPECT_FALSE(tight.report.sweep().steps(0).meets_slo());
@@ -315,10 +320,11 @@ TEST(ActloadBackoffTest, UnavailableBacksOffInsteadOfFlooding) {
 // Coordinated omission. The server is stopped (SIGSTOP) for `pause` in the middle of a run.
 // Open loop at rate R: the calls due during the pause all wait for its end, so the maximum is
 // at least the pause, and the calls due in its first half, R * pause / 2 of them, take more
-// than pause / 2 (tolerance: -20%, +40% for the backlog the server then works off, checked
-// below). Closed loop with C calls in flight: only the C calls caught by the pause are slow; the
-// client sends nothing meanwhile, so the slow calls are at most C (plus C for a late
-// completion's successor) and the p99 hides the stall.
+// than pause / 2. Tolerance: -20% (arrival timing), +50%: after SIGCONT the server works off
+// the R * pause queued calls, which delays those due in the pause's second half past pause / 2
+// (up to a third of them when catching up takes 0.15 s). Closed loop with C calls in flight: only
+// the C calls caught by the pause are slow; the client sends nothing meanwhile, so the slow calls
+// are at most C (plus C for a late completion's successor) and the p99 hides the stall.
 struct PausedRun {
   Report report;
   double pause_us = 0;
@@ -349,7 +355,7 @@ PausedRun RunWithPause(const std::string& load_args) {
 }
 
 TEST(ActloadCoordinatedOmissionTest, OpenLoopChargesAPauseToEveryCallItDelayed) {
-  constexpr double kRate = 500;
+  constexpr double kRate = 200;
   PausedRun open = RunWithPause(absl::StrCat("--rate=", kRate));
   const Report& r = open.report;
   const double expected = kRate * open.pause_us / 1e6 / 2;
@@ -362,8 +368,8 @@ TEST(ActloadCoordinatedOmissionTest, OpenLoopChargesAPauseToEveryCallItDelayed) 
   // The arrival due just after SIGSTOP waits the whole pause, less its distance from it.
   EXPECT_GE(r.latency_us().max(), open.pause_us - 1e6 / kRate);
   EXPECT_GE(slow, 0.8 * expected);
-  EXPECT_LE(slow, 1.4 * expected);
-  EXPECT_GT(r.latency_us().p99(), open.pause_us / 2);  // 6% of the calls are slow
+  EXPECT_LE(slow, 1.5 * expected);
+  EXPECT_GT(r.latency_us().p99(), open.pause_us / 2);  // 3% of the calls or more are slow
   EXPECT_EQ(r.errors(), 0);
 
   PausedRun closed = RunWithPause("--concurrency=4");

@@ -85,7 +85,8 @@ class UnaryDriver : public Driver {
       auto* call = static_cast<Call*>(tag);
       Completion c;
       c.code = call->status.error_code();
-      c.message = call->status.error_message();
+      const std::string message = call->status.error_message();  // returned by value
+      c.message = message;
       if (c.code != 0) c.pushback_ms = Pushback(call->ctx);
       const Token token = call->token;
       sink_->Complete(token, c);

@@ -45,8 +45,8 @@ std::string FormatTable(const Report& r) {
     absl::StrAppendFormat(&out, "  (%.1f MB/s sent)", r.request_mb_per_s());
   if (r.train_steps() > 0) absl::StrAppendFormat(&out, "  training steps %.0f", r.train_steps());
   out += "\n";
-  for (const auto& [code, count] : std::map<std::string, double>(r.errors_by_code().begin(),
-                                                                  r.errors_by_code().end())) {
+  for (const auto& [code, count] :
+       std::map<std::string, double>(r.errors_by_code().begin(), r.errors_by_code().end())) {
     absl::StrAppendFormat(&out, "  %-20s %8.0f", code, count);
     for (const ErrorSample& e : r.first_errors()) {
       if (e.code() == code && e.messages_size() > 0) {

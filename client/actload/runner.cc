@@ -136,7 +136,8 @@ struct Runner::Impl {
   void Refill(int64_t now) {
     if (stop_issuing || now < backoff_until.load()) return;
     if (options.open_loop) {
-      while (backlog_size.load() > 0 && AcquireSlot(Limit())) {
+      // A call that fails at once sets a back-off before the next turn of these loops.
+      while (backlog_size.load() > 0 && backoff_until.load() <= now && AcquireSlot(Limit())) {
         int64_t intended;
         {
           std::lock_guard<std::mutex> lock(backlog_mu);
@@ -151,7 +152,7 @@ struct Runner::Impl {
         Issue(intended);
       }
     } else {
-      while (!stop_issuing && AcquireSlot(Limit())) Issue(NowNs());
+      while (!stop_issuing && backoff_until.load() <= now && AcquireSlot(Limit())) Issue(NowNs());
     }
   }
 
