@@ -1,6 +1,7 @@
 // actload: a gRPC load tester for actserve that measures what users feel. See README.md here
 // and `actload --help`.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -101,7 +102,7 @@ ABSL_FLAG(uint64_t, seed, 1, "Seed of the payloads, the mix choices and Poisson 
 namespace actserve::actload {
 namespace {
 
-constexpr char kUsage[] = R"(actload: load testing for an actserve server, open or closed loop.
+constexpr char kUsage[] = R"(load testing for an actserve server, open or closed loop.
 
 USAGE
   actload [--server=HOST:PORT] [--concurrency=SCHEDULE | --rate=SCHEDULE] [--workload=...]
@@ -161,6 +162,13 @@ volatile int g_interrupted = 0;
 void OnSigint(int) {
   g_interrupted = 1;
   signal(SIGINT, SIG_DFL);  // a second ^C ends at once
+}
+
+double CpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec +
+         ru.ru_stime.tv_usec * 1e-6;
 }
 
 int Usage(const std::string& message) {
@@ -354,6 +362,7 @@ int Main() {
 
   Report report;
   const absl::Time started = absl::Now();
+  const double cpu_started = CpuSeconds();
   Scrape before = TakeScrape(metrics_urls);
   if (!plan) {
     report = run_once(*schedule, absl::GetFlag(FLAGS_duration), absl::GetFlag(FLAGS_warmup)).report;
@@ -417,6 +426,8 @@ int Main() {
     *report.mutable_server() =
         Diff(before, TakeScrape(metrics_urls), absl::ToDoubleSeconds(absl::Now() - started));
   }
+  report.set_client_cpu_cores((CpuSeconds() - cpu_started) /
+                              std::max(1e-9, absl::ToDoubleSeconds(absl::Now() - started)));
   report.set_workload(workload_label);
   report.set_target(target);
   report.set_channels(channel_count);

@@ -16,7 +16,7 @@ int64_t ExactPercentile(std::vector<int64_t> sorted, double percent) {
   return sorted[rank - 1];
 }
 
-TEST(HistogramTest, BucketsTileTheRangeWithoutGapsOrOverlap) {
+TEST(ActloadHistogramTest, BucketsTileTheRangeWithoutGapsOrOverlap) {
   for (int b = 1; b < Histogram::kBuckets; ++b) {
     ASSERT_EQ(Histogram::BucketLow(b), Histogram::BucketHigh(b - 1) + 1) << b;
     ASSERT_EQ(Histogram::BucketOf(Histogram::BucketLow(b)), b);
@@ -25,7 +25,7 @@ TEST(HistogramTest, BucketsTileTheRangeWithoutGapsOrOverlap) {
   EXPECT_EQ(Histogram::BucketHigh(Histogram::kBuckets - 1), Histogram::kMaxValue);
 }
 
-TEST(HistogramTest, EveryBucketIsNarrowerThanItsStatedRelativeError) {
+TEST(ActloadHistogramTest, EveryBucketIsNarrowerThanItsStatedRelativeError) {
   for (int b = Histogram::kLinear; b < Histogram::kBuckets; ++b) {
     const double mid = Histogram::BucketValue(b);
     EXPECT_LE(mid - Histogram::BucketLow(b), Histogram::kRelativeError * Histogram::BucketLow(b));
@@ -33,7 +33,7 @@ TEST(HistogramTest, EveryBucketIsNarrowerThanItsStatedRelativeError) {
   }
 }
 
-TEST(HistogramTest, SmallValuesAreExact) {
+TEST(ActloadHistogramTest, SmallValuesAreExact) {
   Histogram h;
   for (int v = 0; v < 100; ++v) h.Record(v);
   EXPECT_EQ(h.ValueAtPercentile(50), 49);
@@ -41,7 +41,7 @@ TEST(HistogramTest, SmallValuesAreExact) {
   EXPECT_EQ(h.min(), 0);
 }
 
-TEST(HistogramTest, PercentilesAreWithinTheRelativeErrorOfExactOnes) {
+TEST(ActloadHistogramTest, PercentilesAreWithinTheRelativeErrorOfExactOnes) {
   // Log-normal latencies around 200 us with a long tail, plus rare multi-second outliers.
   std::mt19937_64 rng(7);
   std::lognormal_distribution<double> body(std::log(200e3), 0.8);
@@ -65,7 +65,7 @@ TEST(HistogramTest, PercentilesAreWithinTheRelativeErrorOfExactOnes) {
   EXPECT_EQ(h.count(), static_cast<int64_t>(samples.size()));
 }
 
-TEST(HistogramTest, MergingPerThreadHistogramsEqualsRecordingIntoOne) {
+TEST(ActloadHistogramTest, MergingPerThreadHistogramsEqualsRecordingIntoOne) {
   std::mt19937_64 rng(3);
   std::exponential_distribution<double> d(1e-6);
   Histogram all, a, b;
@@ -82,7 +82,7 @@ TEST(HistogramTest, MergingPerThreadHistogramsEqualsRecordingIntoOne) {
   for (double p : {50.0, 99.0, 99.99}) EXPECT_EQ(a.ValueAtPercentile(p), all.ValueAtPercentile(p));
 }
 
-TEST(HistogramTest, MemoryIsFixedOverALongRun) {
+TEST(ActloadHistogramTest, MemoryIsFixedOverALongRun) {
   // 100 million values over the whole range: the object does not grow (it holds no heap
   // memory at all) and nothing saturates.
   Histogram h;
@@ -98,7 +98,7 @@ TEST(HistogramTest, MemoryIsFixedOverALongRun) {
   EXPECT_LE(h.max(), Histogram::kMaxValue);
 }
 
-TEST(HistogramTest, OutOfRangeValuesAreClamped) {
+TEST(ActloadHistogramTest, OutOfRangeValuesAreClamped) {
   Histogram h;
   h.Record(-5);
   h.Record(Histogram::kMaxValue * 4);

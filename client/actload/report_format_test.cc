@@ -34,7 +34,7 @@ Report Sample() {
   return r;
 }
 
-TEST(ReportFormatTest, JsonHasTheDocumentedFieldNamesAsNumbers) {
+TEST(ActloadReportFormatTest, JsonHasTheDocumentedFieldNamesAsNumbers) {
   const std::string json = ToJson(Sample());
   for (const char* field :
        {"\"asked_rps\":1000", "\"achieved_rps\":990", "\"requests\":9900",
@@ -47,7 +47,7 @@ TEST(ReportFormatTest, JsonHasTheDocumentedFieldNamesAsNumbers) {
   EXPECT_EQ(back.requests(), 9900);
 }
 
-TEST(ReportFormatTest, CsvHasOneRowPerIntervalUnderItsHeader) {
+TEST(ActloadReportFormatTest, CsvHasOneRowPerIntervalUnderItsHeader) {
   const Report report = Sample();
   std::string csv = CsvHeader();
   for (const Interval& iv : report.intervals()) csv += CsvRow(iv);
@@ -60,14 +60,14 @@ TEST(ReportFormatTest, CsvHasOneRowPerIntervalUnderItsHeader) {
   EXPECT_TRUE(absl::StartsWith(lines[2], "2.000,1000,"));
 }
 
-TEST(ReportFormatTest, TheTableNamesTheCorrectionAndTheErrors) {
+TEST(ActloadReportFormatTest, TheTableNamesTheCorrectionAndTheErrors) {
   const std::string table = FormatTable(Sample());
   EXPECT_THAT(table, HasSubstr("RESOURCE_EXHAUSTED"));
   EXPECT_THAT(table, HasSubstr("intended send time"));
   EXPECT_THAT(table, HasSubstr("p99.99"));
 }
 
-TEST(ReportFormatTest, TheSvgDrawsRateAndLatencySeriesAndTheSweepCurve) {
+TEST(ActloadReportFormatTest, TheSvgDrawsRateAndLatencySeriesAndTheSweepCurve) {
   Report r = Sample();
   std::string svg = RenderReportSvg(r);
   for (const char* s : {">asked<", ">achieved<", ">p50<", ">p99<", ">p99.9<", ">max<"}) {

@@ -8,7 +8,7 @@
 namespace actserve::actload {
 namespace {
 
-TEST(ScheduleTest, AConstantHasNoEnd) {
+TEST(ActloadScheduleTest, AConstantHasNoEnd) {
   auto s = Schedule::Parse("500");
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_TRUE(s->constant());
@@ -17,7 +17,7 @@ TEST(ScheduleTest, AConstantHasNoEnd) {
   EXPECT_DOUBLE_EQ(s->ArrivalsUntil(absl::Seconds(2)), 1000);
 }
 
-TEST(ScheduleTest, StepsIncludeTheLastValue) {
+TEST(ActloadScheduleTest, StepsIncludeTheLastValue) {
   auto s = Schedule::Parse("100:2000:+100/10s");
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->phases().size(), 20u);
@@ -30,14 +30,14 @@ TEST(ScheduleTest, StepsIncludeTheLastValue) {
   EXPECT_DOUBLE_EQ(s->ArrivalsUntil(absl::Seconds(20)), 1000 + 2000);
 }
 
-TEST(ScheduleTest, ARampIsLinear) {
+TEST(ActloadScheduleTest, ARampIsLinear) {
   auto s = Schedule::Parse("100:2000/60s");
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_DOUBLE_EQ(s->ValueAt(absl::Seconds(30)), 1050);
   EXPECT_DOUBLE_EQ(s->ArrivalsUntil(absl::Seconds(60)), (100 + 2000) / 2.0 * 60);
 }
 
-TEST(ScheduleTest, AFileListsPhases) {
+TEST(ActloadScheduleTest, AFileListsPhases) {
   const std::string path = ::testing::TempDir() + "/schedule.txt";
   std::ofstream(path) << "# warm\n10s 100\n30s 100..1000  # ramp\n\n20s 1000\n";
   auto s = Schedule::Parse("@" + path);
@@ -48,7 +48,7 @@ TEST(ScheduleTest, AFileListsPhases) {
   std::remove(path.c_str());
 }
 
-TEST(ScheduleTest, BadSchedulesSayWhy) {
+TEST(ActloadScheduleTest, BadSchedulesSayWhy) {
   for (const char* bad : {"", "0", "-5", "abc", "100:50:+10/1s", "100:200:10/1s", "100:200/x",
                           "1:2:3:4", "100:200:+0/1s", "@/nonexistent/file"}) {
     auto s = Schedule::Parse(bad);

@@ -17,7 +17,7 @@ std::string Exposition(double b1, double b10, double inf, double ok, double cpu)
       "process_cpu_seconds_total ", cpu, "\n");
 }
 
-TEST(ServerMetricsTest, DiffInterpolatesHandlingTimesAndSubtractsCounters) {
+TEST(ActloadServerMetricsTest, DiffInterpolatesHandlingTimesAndSubtractsCounters) {
   Scrape before, after;
   AddExposition(Exposition(10, 10, 10, 10, 1.0), "a", &before);
   // 100 new calls: 50 under 1 ms, 50 between 1 and 10 ms.
@@ -33,7 +33,7 @@ TEST(ServerMetricsTest, DiffInterpolatesHandlingTimesAndSubtractsCounters) {
   EXPECT_DOUBLE_EQ(s.cpu_cores(), 0.5);
 }
 
-TEST(ServerMetricsTest, AnUnreachableUrlIsReportedNotFatal) {
+TEST(ActloadServerMetricsTest, AnUnreachableUrlIsReportedNotFatal) {
   Scrape s = TakeScrape({"http://127.0.0.1:1/metrics"});
   EXPECT_NE(s.error, "");
   EXPECT_FALSE(HttpGet("ftp://x/").ok());

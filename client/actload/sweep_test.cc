@@ -14,7 +14,7 @@ SweepStep Step(double asked, double rps, double p99_us) {
   return s;
 }
 
-TEST(SweepTest, SlosAndPlansParse) {
+TEST(ActloadSweepTest, SlosAndPlansParse) {
   auto slo = ParseSlo("p99.9<2.5ms");
   ASSERT_TRUE(slo.ok());
   EXPECT_EQ(slo->percentile, "p99.9");
@@ -29,7 +29,7 @@ TEST(SweepTest, SlosAndPlansParse) {
   EXPECT_FALSE(ParseSweep("rate:0,1").ok());
 }
 
-TEST(SweepTest, StopsAtTheFirstMissAndFindsBestAndKnee) {
+TEST(ActloadSweepTest, StopsAtTheFirstMissAndFindsBestAndKnee) {
   SweepPlan plan{"concurrency", {1, 2, 4, 8, 16, 32}};
   Slo slo = *ParseSlo("p99<10ms");
   // Throughput grows to 4, flattens at 8 (+2%), and 16 misses the SLO.

@@ -9,7 +9,7 @@
 namespace actserve::actload {
 namespace {
 
-TEST(WorkloadTest, AMixLineSetsEveryKey) {
+TEST(ActloadWorkloadTest, AMixLineSetsEveryKey) {
   auto e = ParseMixLine("backward weight=2.5 activation=gelu,swish elements=16:3,64 dtype=float64");
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ(e->kind, CallKind::kBackward);
@@ -19,7 +19,7 @@ TEST(WorkloadTest, AMixLineSetsEveryKey) {
   EXPECT_EQ(e->dtype, v1::DTYPE_FLOAT64);
 }
 
-TEST(WorkloadTest, BadMixLinesNameTheirProblem) {
+TEST(ActloadWorkloadTest, BadMixLinesNameTheirProblem) {
   EXPECT_NE(ParseMixLine("sideways").status().message().find("sideways"), std::string::npos);
   EXPECT_NE(ParseMixLine("forward weight=0").status().message().find("weight"), std::string::npos);
   EXPECT_NE(ParseMixLine("forward colour=red").status().message().find("colour"),
@@ -29,7 +29,7 @@ TEST(WorkloadTest, BadMixLinesNameTheirProblem) {
             std::string::npos);
 }
 
-TEST(WorkloadTest, PicksFollowTheWeightsAndAreReproducible) {
+TEST(ActloadWorkloadTest, PicksFollowTheWeightsAndAreReproducible) {
   const std::string path = ::testing::TempDir() + "/mix.txt";
   std::ofstream(path)
       << "# a comment\nforward weight=3 elements=8\n\nbackward weight=1 elements=8\n";
@@ -51,7 +51,7 @@ TEST(WorkloadTest, PicksFollowTheWeightsAndAreReproducible) {
   EXPECT_EQ((*w)->requests()[1].evaluate.backward().dy().float_data_size(), 8);
 }
 
-TEST(WorkloadTest, TheEchoRequestIsAPackedFloatMessage) {
+TEST(ActloadWorkloadTest, TheEchoRequestIsAPackedFloatMessage) {
   auto w = Workload::Echo(1024, 1);
   const PreparedRequest& r = w->PickRequest(0);
   EXPECT_EQ(r.method, "/benchecho.EchoService/Echo");

@@ -46,24 +46,29 @@ def main():
               f"{a.outstanding} in flight x {a.threads} thread(s), {a.dur:g} s per run, "
               f"{a.reps} runs each")
         for floats in [int(p) for p in a.payloads.split(",")]:
-            ref, ours = [], []
+            ref, ours, ref_cpu, our_cpu = [], [], [], []
             for _ in range(a.reps):
                 out = subprocess.run(
                     [f"{a.bench_build}/grpc_load", "--target", target, "--payload-floats",
                      str(floats), "--channels", str(a.channels), "--outstanding",
                      str(a.outstanding), "--threads", str(a.threads), "--warmup", "1", "--dur",
                      str(a.dur), "--reps", "1"], capture_output=True, text=True, check=True)
-                ref.append(json.loads(out.stdout.strip().splitlines()[-1])["rps"]["median"])
+                rec = json.loads(out.stdout.strip().splitlines()[-1])
+                ref.append(rec["metrics"]["rps"]["median"])
+                ref_cpu.append(rec["client_cpu_cores"])
                 out = subprocess.run(
                     [a.actload, f"--server={target}", "--workload=echo", f"--elements={floats}",
                      f"--channels={a.channels}", f"--concurrency={a.outstanding}",
                      f"--threads={a.threads}", "--warmup=1s", f"--duration={a.dur}s",
                      "--progress=none", "--json=-"], capture_output=True, text=True, check=True)
-                ours.append(json.loads(out.stdout)["achieved_rps"])
+                rep = json.loads(out.stdout)
+                ours.append(rep["achieved_rps"])
+                our_cpu.append(rep["client_cpu_cores"])
             r, o = statistics.median(ref), statistics.median(ours)
             print(f"{floats:>6} floats: grpc_load {r:9.0f} req/s {sorted(round(x) for x in ref)}"
                   f"  actload {o:9.0f} req/s {sorted(round(x) for x in ours)}"
-                  f"  ratio {o / r:.3f}")
+                  f"  ratio {o / r:.3f}  (client CPU cores: grpc_load "
+                  f"{statistics.median(ref_cpu):.2f}, actload {statistics.median(our_cpu):.2f})")
     finally:
         server.terminate()
         server.wait()
