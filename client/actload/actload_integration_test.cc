@@ -1,6 +1,6 @@
 // actload against the real actserve binary on 127.0.0.1: every mode, workload, report format
-// and the sweep, errors by code, back-off, several replicas, and coordinated omission (the
-// server is paused with SIGSTOP during an open-loop and a closed-loop run).
+// and the sweep, errors by code, back-off and several replicas. The coordinated-omission test
+// is actload_coordinated_omission_test.cc.
 #include <signal.h>
 #include <unistd.h>
 
@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "client/actload/actload_testing.h"
 #include "client/actload/report.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
@@ -24,51 +25,13 @@
 namespace actserve::actload {
 namespace {
 
+using ::actserve::actload::testing::Actload;
+using ::actserve::actload::testing::HistogramCount;
+using ::actserve::actload::testing::LoadRun;
+using ::actserve::actload::testing::ReadFile;
 using ::actserve::testing::RunCommand;
 using ::actserve::testing::ServerProcess;
 using ::testing::HasSubstr;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-struct LoadRun {
-  int status = -1;
-  std::string stdout_text;
-  Report report;
-};
-
-// Runs actload with `args` plus --json to a file, and reads the report back.
-LoadRun Actload(const std::string& args) {
-  static int n = 0;
-  const std::string json =
-      absl::StrCat(::testing::TempDir(), "/actload_", getpid(), "_", ++n, ".json");
-  LoadRun r;
-  std::tie(r.status, r.stdout_text) = RunCommand(
-      absl::StrCat(ACTLOAD_BINARY, " --progress=none --json=", json, " ", args, " 2>&1"));
-  const std::string text = ReadFile(json);
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &r.report).ok()) << r.stdout_text;
-  std::remove(json.c_str());
-  return r;
-}
-
-double HistogramCount(const Report& r) {
-  double n = 0;
-  for (const Bucket& b : r.histogram()) n += b.count();
-  return n;
-}
-
-// Calls whose latency is at least `us` (whole buckets at or above it).
-double CountAbove(const Report& r, double us) {
-  double n = 0;
-  for (const Bucket& b : r.histogram()) {
-    if (b.low_us() >= us) n += b.count();
-  }
-  return n;
-}
 
 class ActloadTest : public ::testing::Test {
  protected:
@@ -315,73 +278,6 @@ TEST(ActloadBackoffTest, UnavailableBacksOffInsteadOfFlooding) {
   EXPECT_GT(r.report.backoffs(), 0);
   // 1.5 s down: without back-off the 4 slots fail in a tight loop (thousands of errors).
   EXPECT_LT(r.report.errors(), 200);
-}
-
-// Coordinated omission. The server is stopped (SIGSTOP) for `pause` in the middle of a run.
-// Open loop at rate R: the calls due during the pause all wait for its end, so the maximum is
-// at least the pause, and the calls due in its first half, R * pause / 2 of them, take more
-// than pause / 2. Tolerance: -20% (arrival timing), +50%: after SIGCONT the server works off
-// the R * pause queued calls, which delays those due in the pause's second half past pause / 2
-// (up to a third of them when catching up takes 0.15 s). Closed loop with C calls in flight: only
-// the C calls caught by the pause are slow; the client sends nothing meanwhile, so the slow calls
-// are at most C (plus C for a late completion's successor) and the p99 hides the stall.
-struct PausedRun {
-  Report report;
-  double pause_us = 0;
-};
-
-PausedRun RunWithPause(const std::string& load_args) {
-  // A compute queue long enough for every call sent during the pause.
-  auto s = ServerProcess::Start(ACTSERVE_BINARY, {"--max_queued=4096"});
-  EXPECT_TRUE(s.ok());
-  PausedRun out;
-  if (!s.ok()) return out;
-  LoadRun r;
-  std::thread load([&] {
-    r = Actload(absl::StrCat("--server=", (*s)->address(), " ", load_args,
-                             " --duration=4s --warmup=0.5s --deadline=20s"));
-  });
-  absl::SleepFor(absl::Seconds(2));
-  const absl::Time stopped = absl::Now();
-  kill((*s)->pid(), SIGSTOP);
-  absl::SleepFor(absl::Seconds(1));
-  const absl::Time resumed = absl::Now();
-  kill((*s)->pid(), SIGCONT);
-  load.join();
-  EXPECT_EQ(r.status, 0) << r.stdout_text;
-  out.report = r.report;
-  out.pause_us = absl::ToDoubleMicroseconds(resumed - stopped);
-  return out;
-}
-
-TEST(ActloadCoordinatedOmissionTest, OpenLoopChargesAPauseToEveryCallItDelayed) {
-  constexpr double kRate = 200;
-  PausedRun open = RunWithPause(absl::StrCat("--rate=", kRate));
-  const Report& r = open.report;
-  const double expected = kRate * open.pause_us / 1e6 / 2;
-  const double slow = CountAbove(r, open.pause_us / 2);
-  std::printf(
-      "open loop: pause %.0f ms, max %.0f ms, calls >= pause/2: %.0f of %.0f "
-      "(expected %.0f), p99 %.0f ms\n",
-      open.pause_us / 1e3, r.latency_us().max() / 1e3, slow, r.requests(), expected,
-      r.latency_us().p99() / 1e3);
-  // The arrival due just after SIGSTOP waits the whole pause, less its distance from it.
-  EXPECT_GE(r.latency_us().max(), open.pause_us - 1e6 / kRate);
-  EXPECT_GE(slow, 0.8 * expected);
-  EXPECT_LE(slow, 1.5 * expected);
-  EXPECT_GT(r.latency_us().p99(), open.pause_us / 2);  // 3% of the calls or more are slow
-  EXPECT_EQ(r.errors(), 0);
-
-  PausedRun closed = RunWithPause("--concurrency=4");
-  const double closed_slow = CountAbove(closed.report, closed.pause_us / 2);
-  std::printf(
-      "closed loop: pause %.0f ms, max %.0f ms, calls >= pause/2: %.0f of %.0f, "
-      "p99 %.3f ms\n",
-      closed.pause_us / 1e3, closed.report.latency_us().max() / 1e3, closed_slow,
-      closed.report.requests(), closed.report.latency_us().p99() / 1e3);
-  EXPECT_GE(closed.report.latency_us().max(), 0.9 * closed.pause_us);
-  EXPECT_LE(closed_slow, 8);
-  EXPECT_LT(closed.report.latency_us().p99(), closed.pause_us / 2);
 }
 
 }  // namespace
