@@ -101,6 +101,18 @@ TEST_F(ActloadTest, OpenLoopPoissonArrivalsKeepTheAskedRate) {
   EXPECT_THAT(r.stdout_text, HasSubstr("intended send time"));
 }
 
+TEST_F(ActloadTest, AnOpenLoopThatCannotKeepUpSaysSo) {
+  // Two calls in flight at most cannot carry 20000 calls/s: arrivals wait in the backlog.
+  LoadRun r = Actload(Target() + "--rate=20000 --max_in_flight=2 --duration=1s --warmup=0s");
+  ASSERT_EQ(r.status, 0) << r.stdout_text;
+  EXPECT_FALSE(r.report.kept_up());
+  EXPECT_LT(r.report.achieved_rps(), 0.95 * r.report.asked_rps());
+  EXPECT_GT(r.report.max_backlog(), 1000);
+  // Calls are timed from their intended send time, so the waiting shows in the latency.
+  EXPECT_GT(r.report.latency_us().max(), 100000);
+  EXPECT_THAT(r.stdout_text, HasSubstr("DID NOT KEEP UP"));
+}
+
 TEST_F(ActloadTest, ARequestCountEndsTheRun) {
   LoadRun r = Actload(Target() + "--concurrency=4 --requests=300 --duration=60s --warmup=0.1s");
   ASSERT_EQ(r.status, 0) << r.stdout_text;
