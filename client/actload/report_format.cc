@@ -120,7 +120,7 @@ std::string CsvRow(const Interval& i) {
 
 std::string ProgressLine(const Interval& i) {
   return absl::StrFormat(
-      "%7.1fs  asked %g  got %.1f req/s  p99 %s ms  max %s ms  errors %.0f  in flight %.0f  "
+      "%7.1fs  asked %.4g  got %.1f req/s  p99 %s ms  max %s ms  errors %.0f  in flight %.0f  "
       "backlog %.0f",
       i.t_s(), i.asked(), i.achieved_rps(), Ms(i.latency_us().p99()), Ms(i.latency_us().max()),
       i.errors(), i.in_flight(), i.backlog());
