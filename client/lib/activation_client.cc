@@ -1,8 +1,6 @@
-#include "client/activation_client.h"
+#include "client/lib/activation_client.h"
 
 #include "grpcpp/client_context.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "proto/grpc/health/v1/health.grpc.pb.h"
 
 namespace actserve::client {
@@ -51,20 +49,12 @@ void FillCommon(const std::string& activation, const CallOptions& o, Request* re
 
 }  // namespace
 
-absl::Status FromGrpcStatus(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-}
-
-std::shared_ptr<grpc::Channel> NewChannel(const std::string& target) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(-1);  // the server enforces its own limit
-  args.SetMaxSendMessageSize(-1);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-}
-
 std::unique_ptr<ActivationClient> ActivationClient::Connect(const std::string& target) {
   return std::make_unique<ActivationClient>(NewChannel(target));
+}
+
+std::unique_ptr<ActivationClient> ActivationClient::Connect(const ChannelOptions& options) {
+  return std::make_unique<ActivationClient>(NewChannel(options));
 }
 
 ActivationClient::ActivationClient(std::shared_ptr<grpc::Channel> channel)
