@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace actserve::client {
@@ -24,6 +25,21 @@ bool Takes(const Command& command, absl::string_view flag) {
          std::find(command.flags.begin(), command.flags.end(), flag) != command.flags.end();
 }
 
+// `text` broken into lines of at most `width` characters (words longer than that stand alone),
+// each after `indent`.
+std::string Wrap(absl::string_view text, size_t width, absl::string_view indent) {
+  std::string out, line;
+  for (absl::string_view word : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
+    if (!line.empty() && line.size() + 1 + word.size() > width) {
+      absl::StrAppend(&out, indent, line, "\n");
+      line.clear();
+    }
+    absl::StrAppend(&line, line.empty() ? "" : " ", word);
+  }
+  if (!line.empty()) absl::StrAppend(&out, indent, line, "\n");
+  return out;
+}
+
 std::string Synopsis(const Command& c) {
   return absl::StrCat("actctl ", c.name, c.args.empty() ? "" : " ", c.args, " [flags]");
 }
@@ -32,9 +48,9 @@ std::string FlagLine(absl::string_view name) {
   const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
   if (flag == nullptr) return absl::StrCat("  --", name, "\n");
   const bool boolean = flag->IsOfType<bool>();
-  return absl::StrFormat("  --%s%s\n      %s (default: %s)\n", name, boolean ? "" : "=VALUE",
-                         flag->Help(),
-                         flag->DefaultValue().empty() ? "\"\"" : flag->DefaultValue());
+  const std::string value = flag->DefaultValue().empty() ? "\"\"" : flag->DefaultValue();
+  return absl::StrCat("  --", name, boolean ? "" : "=VALUE", "\n",
+                      Wrap(absl::StrCat(flag->Help(), " (default: ", value, ")"), 72, "      "));
 }
 
 }  // namespace
@@ -74,10 +90,12 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
     } else if (flag != nullptr && flag->IsOfType<bool>() && !has_value) {
       value = "true";  // a boolean flag never takes the next argument
     } else if (flag != nullptr && !has_value) {
-      if (i + 1 >= argv.size()) return absl::InvalidArgumentError("--" + name + " needs a value");
+      if (i + 1 >= argv.size()) {
+        return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+      }
       value = argv[++i];
     }
-    if (flag == nullptr) return absl::InvalidArgumentError("unknown flag --" + name);
+    if (flag == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
     std::string error;
     if (!flag->ParseFrom(value, &error)) {
       return absl::InvalidArgumentError(
@@ -95,9 +113,9 @@ absl::StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& arg
 absl::Status CheckFlags(const CommandLine& line, const Command& command) {
   for (const std::string& flag : line.flags) {
     if (!Takes(command, flag)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(command.name, " does not take --", flag, " (actctl ", command.name,
-                       " --help lists its flags)"));
+      return absl::InvalidArgumentError(absl::StrCat(command.name, " does not take --", flag,
+                                                     " (actctl ", command.name,
+                                                     " --help lists its flags)"));
     }
   }
   return absl::OkStatus();
@@ -110,8 +128,9 @@ std::string OverviewHelp() {
   for (const Command& c : Commands()) {
     absl::StrAppend(&text, absl::StrFormat("  %-10s %s\n", c.name, c.help));
   }
-  absl::StrAppend(&text, "\nactctl COMMAND --help describes a command and its flags.\n\n"
-                         "global flags:\n");
+  absl::StrAppend(&text,
+                  "\nactctl COMMAND --help describes a command and its flags.\n\n"
+                  "global flags:\n");
   for (absl::string_view flag : kGlobalFlags) absl::StrAppend(&text, FlagLine(flag));
   absl::StrAppend(&text,
                   "\nExit status: 0 on success, 1 on a failed call (the server's status is "
@@ -120,7 +139,8 @@ std::string OverviewHelp() {
 }
 
 std::string CommandHelp(const Command& c) {
-  std::string text = absl::StrCat("usage: ", Synopsis(c), "\n\n", c.help, ".\n", c.details, "\n");
+  std::string text = absl::StrCat("usage: ", Synopsis(c), "\n\n",
+                                  Wrap(absl::StrCat(c.help, ". ", c.details), 78, ""));
   if (!c.flags.empty()) {
     absl::StrAppend(&text, "\nflags:\n");
     for (absl::string_view flag : c.flags) absl::StrAppend(&text, FlagLine(flag));

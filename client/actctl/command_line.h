@@ -13,10 +13,10 @@
 namespace actserve::client {
 
 struct CommandLine {
-  std::string command;            // the first positional argument; empty when there is none
-  std::vector<std::string> args;  // the positional arguments after it, in order
-  std::vector<std::string> flags; // the names of the flags given, in order
-  bool help = false;              // --help, -h or --helpfull was given
+  std::string command;             // the first positional argument; empty when there is none
+  std::vector<std::string> args;   // the positional arguments after it, in order
+  std::vector<std::string> flags;  // the names of the flags given, in order
+  bool help = false;               // --help, -h or --helpfull was given
 };
 
 // Splits `argv` (without the program name) and sets every flag it gives. An argument is a flag

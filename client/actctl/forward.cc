@@ -8,26 +8,22 @@ namespace actserve::client {
 namespace {
 
 template <class T>
-int Forward(const std::string& name, const std::vector<double>& xd, const CallOptions& options) {
-  const std::vector<T> x(xd.begin(), xd.end());
+int Forward(const ValueCall& call) {
+  const std::vector<T> x(call.x.begin(), call.x.end());
   const std::vector<int64_t> shape = {static_cast<int64_t>(x.size())};
   auto y = ActivationClient::Connect(ServerOptions())
-               ->Forward(name, shape, absl::MakeConstSpan(x), options);
+               ->Forward(call.activation, shape, absl::MakeConstSpan(x), call.options);
   if (!y.ok()) return Fail(y.status());
-  PrintValues(xd, "y", y->values);
+  PrintValues(call.x, "y", y->values);
   return 0;
 }
 
 }  // namespace
 
 int RunForward(const std::vector<std::string>& args) {
-  if (absl::Status s = CheckOutputFlags(); !s.ok()) return Usage(std::string(s.message()));
-  auto options = Options();
-  if (!options.ok()) return Usage(std::string(options.status().message()));
-  auto x = Inputs(std::vector<std::string>(args.begin() + 1, args.end()));
-  if (!x.ok()) return Usage(std::string(x.status().message()));
-  return absl::GetFlag(FLAGS_dtype) == "float64" ? Forward<double>(args[0], *x, *options)
-                                                 : Forward<float>(args[0], *x, *options);
+  absl::StatusOr<ValueCall> call = ParseValueCall(args);
+  if (!call.ok()) return Usage(std::string(call.status().message()));
+  return call->float64 ? Forward<double>(*call) : Forward<float>(*call);
 }
 
 }  // namespace actserve::client

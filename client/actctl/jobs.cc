@@ -26,12 +26,11 @@ int RunJobs(const std::vector<std::string>&) {
   for (const v1::Job& j : *jobs) {
     const v1::Progress& p = j.last_progress();
     const int64_t epochs = j.spec().has_epochs() ? j.spec().epochs() : 10;
-    std::printf("%-10s %-24s %-10s %4lld/%-4lld %10s %8s %9.1fK\n", j.id().c_str(),
-                j.name().substr(0, 24).c_str(), State(j.state()).c_str(),
-                static_cast<long long>(p.epoch()), static_cast<long long>(epochs),
-                Opt(j.reports() > 0, p.train_loss()).c_str(),
-                Opt(p.has_train_accuracy(), p.train_accuracy(), "%.3f").c_str(),
-                j.memory_bytes() / 1024.0);
+    std::printf(
+        "%-10s %-24s %-10s %4lld/%-4lld %10s %8s %9.1fK\n", j.id().c_str(),
+        j.name().substr(0, 24).c_str(), State(j.state()).c_str(), static_cast<long long>(p.epoch()),
+        static_cast<long long>(epochs), Opt(j.reports() > 0, p.train_loss()).c_str(),
+        Opt(p.has_train_accuracy(), p.train_accuracy(), "%.3f").c_str(), j.memory_bytes() / 1024.0);
   }
   return 0;
 }

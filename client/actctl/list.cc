@@ -8,8 +8,7 @@
 #include "client/actctl/common.h"
 #include "client/lib/activation_client.h"
 
-ABSL_FLAG(bool, json, false,
-          "Print the response in protobuf's JSON mapping instead of a table.");
+ABSL_FLAG(bool, json, false, "Print the response in protobuf's JSON mapping instead of a table.");
 
 namespace actserve::client {
 
@@ -26,8 +25,8 @@ int RunList(const std::vector<std::string>&) {
   for (const v1::ActivationInfo& a : *list) {
     std::vector<std::string> params;
     for (const v1::ParamInfo& p : a.params()) {
-      params.push_back(absl::StrCat(p.name(), "=", FormatNumber(p.default_value()),
-                                    p.learnable() ? "*" : ""));
+      params.push_back(
+          absl::StrCat(p.name(), "=", FormatNumber(p.default_value()), p.learnable() ? "*" : ""));
     }
     std::string name = a.name();
     if (a.aliases_size() > 0) name += " (" + absl::StrJoin(a.aliases(), ",") + ")";

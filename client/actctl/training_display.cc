@@ -107,12 +107,17 @@ void PrintSummary(const v1::Job& job) {
 absl::Status WriteCurves(const v1::Job& job, const std::vector<v1::Progress>& reports,
                          const std::string& path) {
   Panel loss{.title = "loss (log scale)", .x_label = "epoch", .y_label = "loss", .log_y = true};
-  Panel accuracy{.title = "accuracy", .x_label = "epoch", .y_label = "accuracy", .ymin = 0,
-                 .ymax = 1};
-  Panel dead{.title = "dead units (fraction of each layer)", .x_label = "epoch",
-             .y_label = "dead fraction", .ymin = 0, .ymax = 1};
-  Panel gradient{.title = "|dLoss/dW| per layer (log scale)", .x_label = "epoch",
-                 .y_label = "gradient norm", .log_y = true};
+  Panel accuracy{
+      .title = "accuracy", .x_label = "epoch", .y_label = "accuracy", .ymin = 0, .ymax = 1};
+  Panel dead{.title = "dead units (fraction of each layer)",
+             .x_label = "epoch",
+             .y_label = "dead fraction",
+             .ymin = 0,
+             .ymax = 1};
+  Panel gradient{.title = "|dLoss/dW| per layer (log scale)",
+                 .x_label = "epoch",
+                 .y_label = "gradient norm",
+                 .log_y = true};
   Series train_loss{"train"}, val_loss{"validation", {}, {}, true, 1};
   Series train_acc{"train"}, val_acc{"validation", {}, {}, true, 1};
   std::vector<Series> dead_layers, grad_layers;

@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "client/actctl/common.h"
 #include "google/protobuf/struct.pb.h"
+#include "kernels/util/status_macros.h"
 
 ABSL_FLAG(std::string, range, "", "Inputs A:B:N: N evenly spaced values from A to B.");
 ABSL_FLAG(std::string, csv, "",
@@ -94,7 +95,7 @@ absl::StatusOr<CallOptions> Options() {
   return o;
 }
 
-absl::Status CheckOutputFlags() {
+absl::StatusOr<ValueCall> ParseValueCall(const std::vector<std::string>& args) {
   const std::string format = absl::GetFlag(FLAGS_format), dtype = absl::GetFlag(FLAGS_dtype);
   if (format != "csv" && format != "json") {
     return absl::InvalidArgumentError("--format must be csv or json, got " + format);
@@ -102,7 +103,10 @@ absl::Status CheckOutputFlags() {
   if (dtype != "float32" && dtype != "float64") {
     return absl::InvalidArgumentError("--dtype must be float32 or float64, got " + dtype);
   }
-  return absl::OkStatus();
+  ValueCall call{.activation = args.at(0), .float64 = dtype == "float64"};
+  ACTSERVE_ASSIGN_OR_RETURN(call.options, Options());
+  ACTSERVE_ASSIGN_OR_RETURN(call.x, Inputs(std::vector<std::string>(args.begin() + 1, args.end())));
+  return call;
 }
 
 template <class T>

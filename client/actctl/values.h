@@ -32,8 +32,17 @@ template <class T>
 void PrintValues(const std::vector<double>& x, const char* label, const std::vector<T>& y,
                  const std::map<std::string, std::vector<double>>& param_gradients = {});
 
-// INVALID_ARGUMENT unless --format is csv or json and --dtype float32 or float64.
-absl::Status CheckOutputFlags();
+// What forward and backward compute: the activation, its inputs and the call's options.
+struct ValueCall {
+  std::string activation;
+  std::vector<double> x;
+  CallOptions options;
+  bool float64 = false;  // --dtype=float64
+};
+
+// The call `args` (NAME [X...]) and the flags ask for. INVALID_ARGUMENT saying what is wrong
+// (--format, --dtype, --param, the inputs); NOT_FOUND for an unreadable CSV file.
+absl::StatusOr<ValueCall> ParseValueCall(const std::vector<std::string>& args);
 
 }  // namespace actserve::client
 

@@ -46,11 +46,10 @@ std::string RenderPanel(const Panel& panel, double W, double H, double top) {
   if (!std::isfinite(x0)) x0 = 0, x1 = 1;
   if (!std::isfinite(y0)) y0 = panel.log_y ? 0.1 : 0, y1 = 1;
   const Axis xaxis = LinearAxis(x0, x1, 8);
-  const Axis yaxis = panel.log_y
-                         ? LogAxis(panel.ymin.value_or(y0), panel.ymax.value_or(y1))
-                         : LinearAxis(panel.ymin.value_or(std::max(y0, -panel.clip)),
-                                      panel.ymax.value_or(std::min(y1, panel.clip)), 6,
-                                      /*widen=*/!panel.ymin && !panel.ymax);
+  const Axis yaxis = panel.log_y ? LogAxis(panel.ymin.value_or(y0), panel.ymax.value_or(y1))
+                                 : LinearAxis(panel.ymin.value_or(std::max(y0, -panel.clip)),
+                                              panel.ymax.value_or(std::min(y1, panel.clip)), 6,
+                                              /*widen=*/!panel.ymin && !panel.ymax);
   auto px = [&](double x) { return L + (x - xaxis.lo) / (xaxis.hi - xaxis.lo) * (W - L - R); };
   auto scale = [&](double y) { return panel.log_y ? std::log10(y) : y; };
   auto py = [&](double y) {
@@ -74,7 +73,8 @@ std::string RenderPanel(const Panel& panel, double W, double H, double top) {
   if (!panel.log_y && yaxis.lo < 0 && yaxis.hi > 0) {
     absl::StrAppend(&svg, Line(L, py(0), W - R, py(0), "stroke=\"#999\""));
   }
-  if (xaxis.lo < 0 && xaxis.hi > 0) absl::StrAppend(&svg, Line(px(0), T, px(0), B, "stroke=\"#999\""));
+  if (xaxis.lo < 0 && xaxis.hi > 0)
+    absl::StrAppend(&svg, Line(px(0), T, px(0), B, "stroke=\"#999\""));
   absl::StrAppend(&svg,
                   absl::StrFormat("<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
                                   "fill=\"none\" stroke=\"#666\"/>\n",
@@ -103,11 +103,10 @@ std::string RenderPanel(const Panel& panel, double W, double H, double top) {
                                           "stroke-width=\"2\"%s points=\"%s\"/>\n",
                                           color, dash, points));
     const double ly = T + 16 + 18 * legend_row++;
-    absl::StrAppend(
-        &svg,
-        Line(W - R + 12, ly, W - R + 40, ly,
-             absl::StrFormat("stroke=\"%s\" stroke-width=\"2\"%s", color, dash)),
-        Text(W - R + 46, ly + 4, s.label));
+    absl::StrAppend(&svg,
+                    Line(W - R + 12, ly, W - R + 40, ly,
+                         absl::StrFormat("stroke=\"%s\" stroke-width=\"2\"%s", color, dash)),
+                    Text(W - R + 46, ly + 4, s.label));
   }
   return svg;
 }
@@ -119,12 +118,23 @@ std::string EscapeXml(absl::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -143,8 +153,8 @@ std::string RenderSvg(const std::string& title, const std::vector<Panel>& panels
   absl::StrAppend(&svg, Text(width / 2, 24, title,
                              "text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\""));
   for (size_t p = 0; p < panels.size(); ++p) {
-    absl::StrAppend(&svg, RenderPanel(panels[p], width, panel_height,
-                                      kTitleHeight + p * panel_height));
+    absl::StrAppend(&svg,
+                    RenderPanel(panels[p], width, panel_height, kTitleHeight + p * panel_height));
   }
   absl::StrAppend(&svg, "</svg>\n");
   return svg;

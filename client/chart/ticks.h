@@ -10,9 +10,9 @@
 namespace actserve::client {
 
 struct Axis {
-  double lo = 0, hi = 1;       // the axis range (widened to whole steps when asked)
-  double step = 0;             // linear axes: the distance between ticks; log axes: 0
-  std::vector<double> ticks;   // ascending, all within [lo, hi]
+  double lo = 0, hi = 1;      // the axis range (widened to whole steps when asked)
+  double step = 0;            // linear axes: the distance between ticks; log axes: 0
+  std::vector<double> ticks;  // ascending, all within [lo, hi]
 };
 
 // About `target` ticks over [lo, hi] (lo < hi, both finite; an empty or reversed range is made

@@ -9,8 +9,8 @@
 namespace actserve::client {
 namespace {
 
-using ::testing::ElementsAre;
 using ::testing::DoubleNear;
+using ::testing::ElementsAre;
 
 // The mantissa of a 1-2-5 step: 1, 2 or 5 (or 10, which is 1 of the next decade).
 double Mantissa(double step) { return step / std::pow(10, std::floor(std::log10(step) + 1e-9)); }
@@ -46,7 +46,8 @@ TEST(LinearAxisTest, AnEmptyRangeBecomesOneUnitWide) {
 }
 
 // Over random ranges of every scale: the step is 1, 2 or 5 times a power of ten, there are
-// between 2 and 11 ticks, all inside the range, evenly spaced, and 0 is one when the range spans it.
+// between 2 and 11 ticks, all inside the range, evenly spaced, and 0 is one when the range spans
+// it.
 TEST(LinearAxisTest, EveryRangeGetsAFewOneTwoFiveTicksInside) {
   std::mt19937_64 rng(7);
   std::uniform_real_distribution<double> exponent(-8, 8), unit(-1, 1);
@@ -66,7 +67,9 @@ TEST(LinearAxisTest, EveryRangeGetsAFewOneTwoFiveTicksInside) {
       for (size_t t = 0; t < a.ticks.size(); ++t) {
         EXPECT_GE(a.ticks[t], a.lo) << where;
         EXPECT_LE(a.ticks[t], a.hi) << where;
-        if (t > 0) EXPECT_NEAR(a.ticks[t] - a.ticks[t - 1], a.step, 1e-6 * a.step) << where;
+        if (t > 0) {
+          EXPECT_NEAR(a.ticks[t] - a.ticks[t - 1], a.step, 1e-6 * a.step) << where;
+        }
       }
       if (widen) {
         EXPECT_LE(a.lo, lo) << where;

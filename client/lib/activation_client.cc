@@ -6,10 +6,6 @@
 namespace actserve::client {
 namespace {
 
-void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
-  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-}
-
 template <class T>
 void FillTensor(absl::Span<const int64_t> shape, absl::Span<const T> values, v1::Tensor* t) {
   t->mutable_shape()->Assign(shape.begin(), shape.end());
@@ -63,7 +59,7 @@ ActivationClient::ActivationClient(std::shared_ptr<grpc::Channel> channel)
 absl::StatusOr<std::vector<v1::ActivationInfo>> ActivationClient::ListActivations(
     absl::Duration timeout) {
   grpc::ClientContext context;
-  SetDeadline(&context, timeout);
+  SetTimeout(&context, timeout);
   v1::ListActivationsResponse response;
   grpc::Status s = stub_->ListActivations(&context, v1::ListActivationsRequest(), &response);
   if (!s.ok()) return FromGrpcStatus(s);
@@ -80,7 +76,7 @@ absl::StatusOr<TensorResult<T>> ActivationClient::DoForward(const std::string& a
   FillCommon(activation, options, &request);
   FillTensor(shape, x, request.mutable_x());
   grpc::ClientContext context;
-  SetDeadline(&context, options.timeout);
+  SetTimeout(&context, options.timeout);
   v1::ForwardResponse response;
   grpc::Status s = stub_->Forward(&context, request, &response);
   if (!s.ok()) return FromGrpcStatus(s);
@@ -96,7 +92,7 @@ absl::StatusOr<BackwardResult<T>> ActivationClient::DoBackward(
   FillTensor(shape, x, request.mutable_x());
   FillTensor(dy_shape, dy, request.mutable_dy());
   grpc::ClientContext context;
-  SetDeadline(&context, options.timeout);
+  SetTimeout(&context, options.timeout);
   v1::BackwardResponse response;
   grpc::Status s = stub_->Backward(&context, request, &response);
   if (!s.ok()) return FromGrpcStatus(s);
@@ -134,7 +130,7 @@ absl::StatusOr<BackwardResult<double>> ActivationClient::Backward(
 absl::StatusOr<bool> ActivationClient::Healthy(const std::string& service, absl::Duration timeout) {
   auto health = grpc::health::v1::Health::NewStub(channel_);
   grpc::ClientContext context;
-  SetDeadline(&context, timeout);
+  SetTimeout(&context, timeout);
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(service);
   grpc::health::v1::HealthCheckResponse response;

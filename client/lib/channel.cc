@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
@@ -49,7 +50,9 @@ std::string ServiceConfigJson(const ChannelOptions& options) {
     Struct method;
     (*method.mutable_fields())["name"].mutable_list_value()->add_values()->mutable_struct_value();
     *(*method.mutable_fields())["retryPolicy"].mutable_struct_value() = retry;
-    *(*config.mutable_fields())["methodConfig"].mutable_list_value()->add_values()
+    *(*config.mutable_fields())["methodConfig"]
+         .mutable_list_value()
+         ->add_values()
          ->mutable_struct_value() = method;
   }
   std::string json;
@@ -73,6 +76,10 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& target) {
   ChannelOptions options;
   options.target = target;
   return NewChannel(options);
+}
+
+void SetTimeout(grpc::ClientContext* context, absl::Duration timeout) {
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/status.h"
 
@@ -41,6 +42,9 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& target);
 
 // The gRPC service config NewChannel gives the channel (load balancing and retry policy), as JSON.
 std::string ServiceConfigJson(const ChannelOptions& options);
+
+// Sets `context`'s deadline `timeout` from now.
+void SetTimeout(grpc::ClientContext* context, absl::Duration timeout);
 
 // The absl::Status for a grpc::Status (same canonical code and message).
 absl::Status FromGrpcStatus(const grpc::Status& status);

@@ -14,16 +14,12 @@
 namespace actserve::client {
 namespace {
 
-void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
-  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-}
-
 // A unary call through `method` of the stub.
 template <class Request, class Response, class Method>
 absl::StatusOr<Response> Call(v1::TrainingService::Stub* stub, Method method,
                               const Request& request, absl::Duration timeout) {
   grpc::ClientContext context;
-  SetDeadline(&context, timeout);
+  SetTimeout(&context, timeout);
   Response response;
   grpc::Status s = (stub->*method)(&context, request, &response);
   if (!s.ok()) return FromGrpcStatus(s);
