@@ -3,6 +3,7 @@
 #include <cmath>
 #include <random>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -58,7 +59,7 @@ TEST(LinearAxisTest, EveryRangeGetsAFewOneTwoFiveTicksInside) {
     if (hi - lo < 1e-12 * scale) continue;
     for (bool widen : {false, true}) {
       Axis a = LinearAxis(lo, hi, 5, widen);
-      const std::string where = "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+      const std::string where = absl::StrCat("[", lo, ", ", hi, "]");
       EXPECT_THAT(Mantissa(a.step), ::testing::AnyOf(DoubleNear(1, 1e-9), DoubleNear(2, 1e-9),
                                                      DoubleNear(5, 1e-9), DoubleNear(10, 1e-9)))
           << where;
