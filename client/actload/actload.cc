@@ -25,7 +25,7 @@
 #include "client/actload/server_metrics.h"
 #include "client/actload/sweep.h"
 #include "client/actload/workload.h"
-#include "client/training_client.h"
+#include "client/lib/training_client.h"
 #include "google/protobuf/text_format.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051",

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "client/svg_chart.h"
+#include "client/chart/svg_chart.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace actserve::actload {
@@ -186,7 +186,7 @@ std::string RenderReportSvg(const Report& r) {
     curve.ymax = std::max(ltop * 1.1, 0.001);
     panels.push_back(curve);
   }
-  return client::RenderSvg(panels);
+  return client::RenderSvg("actload report", panels);
 }
 
 }  // namespace actserve::actload

@@ -1,8 +1,8 @@
 // ActivationClient: typed calls to an actserve server. Values go in as spans and come back as
 // vectors; every failure is an absl::Status with the server's code and message. Thread-safe:
 // calls may be made concurrently from any number of threads.
-#ifndef ACTSERVE_CLIENT_ACTIVATION_CLIENT_H_
-#define ACTSERVE_CLIENT_ACTIVATION_CLIENT_H_
+#ifndef ACTSERVE_CLIENT_LIB_ACTIVATION_CLIENT_H_
+#define ACTSERVE_CLIENT_LIB_ACTIVATION_CLIENT_H_
 
 #include <cstdint>
 #include <map>
@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "client/lib/channel.h"
 #include "grpcpp/channel.h"
 #include "proto/actserve/v1/activation_service.grpc.pb.h"
 
@@ -45,8 +46,9 @@ struct BackwardResult {
 
 class ActivationClient {
  public:
-  // A client on a new insecure channel to `target` (host:port).
+  // A client on a new channel to `target` (any ChannelOptions target).
   static std::unique_ptr<ActivationClient> Connect(const std::string& target);
+  static std::unique_ptr<ActivationClient> Connect(const ChannelOptions& options);
   explicit ActivationClient(std::shared_ptr<grpc::Channel> channel);
 
   absl::StatusOr<std::vector<v1::ActivationInfo>> ListActivations(
@@ -98,12 +100,6 @@ class ActivationClient {
   std::unique_ptr<v1::ActivationService::Stub> stub_;
 };
 
-// An insecure channel to `target` (host:port) without client-side message size limits.
-std::shared_ptr<grpc::Channel> NewChannel(const std::string& target);
-
-// The absl::Status for a grpc::Status (same canonical code and message).
-absl::Status FromGrpcStatus(const grpc::Status& status);
-
 }  // namespace actserve::client
 
-#endif  // ACTSERVE_CLIENT_ACTIVATION_CLIENT_H_
+#endif  // ACTSERVE_CLIENT_LIB_ACTIVATION_CLIENT_H_

@@ -1,7 +1,7 @@
 // TrainingClient: a C++ client of actserve.v1.TrainingService. Every failure is an absl::Status
 // with the server's code and message. Thread-safe: calls may run concurrently.
-#ifndef ACTSERVE_CLIENT_TRAINING_CLIENT_H_
-#define ACTSERVE_CLIENT_TRAINING_CLIENT_H_
+#ifndef ACTSERVE_CLIENT_LIB_TRAINING_CLIENT_H_
+#define ACTSERVE_CLIENT_LIB_TRAINING_CLIENT_H_
 
 #include <functional>
 #include <memory>
@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/lib/channel.h"
 #include "grpcpp/channel.h"
 #include "proto/actserve/v1/training_service.grpc.pb.h"
 
@@ -17,8 +18,9 @@ namespace actserve::client {
 
 class TrainingClient {
  public:
-  // A client on a new insecure channel to `target` (host:port).
+  // A client on a new channel to `target` (any ChannelOptions target).
   static std::unique_ptr<TrainingClient> Connect(const std::string& target);
+  static std::unique_ptr<TrainingClient> Connect(const ChannelOptions& options);
   explicit TrainingClient(std::shared_ptr<grpc::Channel> channel);
 
   // Unary calls, each with `timeout`.
@@ -53,4 +55,4 @@ absl::StatusOr<v1::JobSpec> ReadJobSpec(const std::string& path);
 
 }  // namespace actserve::client
 
-#endif  // ACTSERVE_CLIENT_TRAINING_CLIENT_H_
+#endif  // ACTSERVE_CLIENT_LIB_TRAINING_CLIENT_H_

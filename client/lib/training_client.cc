@@ -1,4 +1,4 @@
-#include "client/training_client.h"
+#include "client/lib/training_client.h"
 
 #include <chrono>
 #include <fstream>
@@ -6,7 +6,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
-#include "client/activation_client.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
@@ -15,16 +14,12 @@
 namespace actserve::client {
 namespace {
 
-void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
-  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-}
-
 // A unary call through `method` of the stub.
 template <class Request, class Response, class Method>
 absl::StatusOr<Response> Call(v1::TrainingService::Stub* stub, Method method,
                               const Request& request, absl::Duration timeout) {
   grpc::ClientContext context;
-  SetDeadline(&context, timeout);
+  SetTimeout(&context, timeout);
   Response response;
   grpc::Status s = (stub->*method)(&context, request, &response);
   if (!s.ok()) return FromGrpcStatus(s);
@@ -35,6 +30,10 @@ absl::StatusOr<Response> Call(v1::TrainingService::Stub* stub, Method method,
 
 std::unique_ptr<TrainingClient> TrainingClient::Connect(const std::string& target) {
   return std::make_unique<TrainingClient>(NewChannel(target));
+}
+
+std::unique_ptr<TrainingClient> TrainingClient::Connect(const ChannelOptions& options) {
+  return std::make_unique<TrainingClient>(NewChannel(options));
 }
 
 TrainingClient::TrainingClient(std::shared_ptr<grpc::Channel> channel)

@@ -1,16 +1,10 @@
-#include "client/activation_client.h"
+#include "client/lib/activation_client.h"
 
 #include "grpcpp/client_context.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "proto/grpc/health/v1/health.grpc.pb.h"
 
 namespace actserve::client {
 namespace {
-
-void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
-  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-}
 
 template <class T>
 void FillTensor(absl::Span<const int64_t> shape, absl::Span<const T> values, v1::Tensor* t) {
@@ -51,20 +45,12 @@ void FillCommon(const std::string& activation, const CallOptions& o, Request* re
 
 }  // namespace
 
-absl::Status FromGrpcStatus(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-}
-
-std::shared_ptr<grpc::Channel> NewChannel(const std::string& target) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(-1);  // the server enforces its own limit
-  args.SetMaxSendMessageSize(-1);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-}
-
 std::unique_ptr<ActivationClient> ActivationClient::Connect(const std::string& target) {
   return std::make_unique<ActivationClient>(NewChannel(target));
+}
+
+std::unique_ptr<ActivationClient> ActivationClient::Connect(const ChannelOptions& options) {
+  return std::make_unique<ActivationClient>(NewChannel(options));
 }
 
 ActivationClient::ActivationClient(std::shared_ptr<grpc::Channel> channel)
@@ -73,7 +59,7 @@ ActivationClient::ActivationClient(std::shared_ptr<grpc::Channel> channel)
 absl::StatusOr<std::vector<v1::ActivationInfo>> ActivationClient::ListActivations(
     absl::Duration timeout) {
   grpc::ClientContext context;
-  SetDeadline(&context, timeout);
+  SetTimeout(&context, timeout);
   v1::ListActivationsResponse response;
   grpc::Status s = stub_->ListActivations(&context, v1::ListActivationsRequest(), &response);
   if (!s.ok()) return FromGrpcStatus(s);
@@ -90,7 +76,7 @@ absl::StatusOr<TensorResult<T>> ActivationClient::DoForward(const std::string& a
   FillCommon(activation, options, &request);
   FillTensor(shape, x, request.mutable_x());
   grpc::ClientContext context;
-  SetDeadline(&context, options.timeout);
+  SetTimeout(&context, options.timeout);
   v1::ForwardResponse response;
   grpc::Status s = stub_->Forward(&context, request, &response);
   if (!s.ok()) return FromGrpcStatus(s);
@@ -106,7 +92,7 @@ absl::StatusOr<BackwardResult<T>> ActivationClient::DoBackward(
   FillTensor(shape, x, request.mutable_x());
   FillTensor(dy_shape, dy, request.mutable_dy());
   grpc::ClientContext context;
-  SetDeadline(&context, options.timeout);
+  SetTimeout(&context, options.timeout);
   v1::BackwardResponse response;
   grpc::Status s = stub_->Backward(&context, request, &response);
   if (!s.ok()) return FromGrpcStatus(s);
@@ -144,7 +130,7 @@ absl::StatusOr<BackwardResult<double>> ActivationClient::Backward(
 absl::StatusOr<bool> ActivationClient::Healthy(const std::string& service, absl::Duration timeout) {
   auto health = grpc::health::v1::Health::NewStub(channel_);
   grpc::ClientContext context;
-  SetDeadline(&context, timeout);
+  SetTimeout(&context, timeout);
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(service);
   grpc::health::v1::HealthCheckResponse response;
