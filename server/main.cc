@@ -144,8 +144,7 @@ JobManagerOptions JobOptionsFromFlags(const Backends& backends) {
   return {.workers = workers > 0 ? workers : std::max(1, HardwareThreads() / 2),
           .max_queued = absl::GetFlag(FLAGS_max_queued_jobs),
           .max_retained = absl::GetFlag(FLAGS_max_retained_jobs),
-          .limits = TrainingLimitsFromFlags(),
-          .backends = backends};
+          .cuda_device = backends.cuda_device};
 }
 
 // Serves `collectables` on --metrics_address; null (after saying why) if it cannot.
@@ -242,7 +241,7 @@ int Run() {
   Handler handler(pool, calls, *admission, metrics.get());
   const JobManagerOptions job_options = JobOptionsFromFlags(backends.view);
   JobManager jobs(job_options, metrics.get());
-  TrainingServiceImpl training(jobs, handler, *backends.cpu, job_options.limits);
+  TrainingServiceImpl training(jobs, handler, backends.view, TrainingLimitsFromFlags());
   ActivationServiceImpl activation(
       backends.view, handler, {.max_elements = absl::GetFlag(FLAGS_max_elements)}, metrics.get());
 

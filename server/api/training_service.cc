@@ -1,11 +1,16 @@
 #include "server/api/training_service.h"
 
 #include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_format.h"
+#include "kernels/util/status_macros.h"
 #include "server/api/convert.h"
 #include "server/api/convert_training.h"
 #include "server/api/status.h"
+#include "server/jobs/predict.h"
 
 namespace actserve::server {
 namespace {
@@ -69,7 +74,19 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchJobResponse>
       absl::MutexLock lock(&mu_);
       if (writing_ || finished_ || cancelled_) return;
       message_.Clear();
-      if (!job_->ReadUpdate(next_, &message_, &ended)) return;
+      train::Progress report;
+      JobView view;
+      switch (job_->ReadUpdate(next_, &report, &view)) {
+        case Job::Update::kNone:
+          return;
+        case Job::Update::kReport:
+          ToProto(report, message_.mutable_progress());
+          break;
+        case Job::Update::kEnded:
+          ToProto(view, message_.mutable_job());
+          ended = true;
+          break;
+      }
       writing_ = true;
       if (!ended) ++next_;
       if (ended) finished_ = true;
@@ -106,26 +123,23 @@ int64_t Bytes(const google::protobuf::Message& request) {
   return static_cast<int64_t>(request.ByteSizeLong());
 }
 
-// Moves a successful result into the response.
-template <class T>
-absl::Status Store(absl::StatusOr<T> result, T* response) {
-  if (!result.ok()) return result.status();
-  *response = std::move(*result);
-  return absl::OkStatus();
-}
-
 }  // namespace
 
-TrainingServiceImpl::TrainingServiceImpl(JobManager& jobs, Handler& handler, Backend& backend,
-                                         const TrainingLimits& limits)
-    : jobs_(jobs), handler_(handler), backend_(backend), limits_(limits) {}
+TrainingServiceImpl::TrainingServiceImpl(JobManager& jobs, Handler& handler,
+                                         const Backends& backends, const TrainingLimits& limits)
+    : jobs_(jobs), handler_(handler), backends_(backends), limits_(limits) {}
 
 grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitJob(grpc::CallbackServerContext* context,
                                                          const v1::SubmitJobRequest* request,
                                                          v1::Job* response) {
-  return handler_.Unary(
-      context, kSubmitJob, Bytes(*request), Placement::kPool,
-      [this, request, response] { return Store(jobs_.Submit(request->spec()), response); });
+  return handler_.Unary(context, kSubmitJob, Bytes(*request), Placement::kPool,
+                        [this, request, response]() -> absl::Status {
+                          ACTSERVE_ASSIGN_OR_RETURN(
+                              JobRequest job, ToJobRequest(request->spec(), limits_, backends_));
+                          ACTSERVE_ASSIGN_OR_RETURN(JobView view, jobs_.Submit(std::move(job)));
+                          ToProto(view, response);
+                          return absl::OkStatus();
+                        });
 }
 
 grpc::ServerWriteReactor<v1::WatchJobResponse>* TrainingServiceImpl::WatchJob(
@@ -156,7 +170,7 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::GetJob(grpc::CallbackServerContex
                         [this, request, response]() -> absl::Status {
                           absl::StatusOr<std::shared_ptr<Job>> job = jobs_.Find(request->id());
                           if (!job.ok()) return job.status();
-                          *response = (*job)->ToProto(request->include_weights());
+                          ToProto((*job)->View(request->include_weights()), response);
                           return absl::OkStatus();
                         });
 }
@@ -166,7 +180,8 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::ListJobs(grpc::CallbackServerCont
                                                         v1::ListJobsResponse* response) {
   return handler_.Unary(context, kListJobs, Bytes(*request), Placement::kInline,
                         [this, response]() -> absl::Status {
-                          for (v1::Job& job : jobs_.List()) *response->add_jobs() = std::move(job);
+                          for (const JobView& job : jobs_.List())
+                            ToProto(job, response->add_jobs());
                           return absl::OkStatus();
                         });
 }
@@ -184,7 +199,7 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::CancelJob(grpc::CallbackServerCon
                                auto finish = std::make_shared<Handler::Done>(std::move(done));
                                (*job)->WhenEnded([job = *job, response, finish] {
                                  (*finish)([&] {
-                                   *response = job->ToProto(false);
+                                   ToProto(job->View(false), response);
                                    return absl::OkStatus();
                                  });
                                });
@@ -204,23 +219,17 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::Predict(grpc::CallbackServerConte
   return handler_.Unary(
       context, kPredict, Bytes(*request), Placement::kPool,
       [this, request, response]() -> absl::Status {
-        train::TrainSpec spec;
-        std::vector<train::LayerWeights> weights;
-        const bool from_job = request->model_case() == v1::PredictRequest::kJobId;
-        if (from_job) {
-          absl::Status s = jobs_.TrainedNetwork(request->job_id(), &spec, &weights);
-          if (!s.ok()) return s;
+        std::optional<TrainedNetwork> job;
+        if (request->model_case() == v1::PredictRequest::kJobId) {
+          ACTSERVE_ASSIGN_OR_RETURN(job, jobs_.Trained(request->job_id()));
         } else if (request->model_case() != v1::PredictRequest::kNetwork) {
           return absl::InvalidArgumentError(
               "model: neither job_id nor network is set; expected one");
         }
-        absl::StatusOr<PredictInput> input = ToPredictInput(*request, from_job ? &spec : nullptr,
-                                                            from_job ? &weights : nullptr, limits_);
-        if (!input.ok()) return input.status();
-        absl::StatusOr<std::vector<double>> out =
-            train::Predict(input->spec, input->weights, input->x, backend_);
-        if (!out.ok()) return out.status();
-        FillPredictResponse(*input, *out, response);
+        ACTSERVE_ASSIGN_OR_RETURN(PredictInput input,
+                                  ToPredictInput(*request, job ? &*job : nullptr, limits_));
+        ACTSERVE_ASSIGN_OR_RETURN(Prediction out, server::Predict(input, *backends_.cpu));
+        FillPredictResponse(input, out, response);
         return absl::OkStatus();
       });
 }
@@ -228,17 +237,27 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::Predict(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitSweep(grpc::CallbackServerContext* context,
                                                            const v1::SubmitSweepRequest* request,
                                                            v1::Sweep* response) {
-  return handler_.Unary(
-      context, kSubmitSweep, Bytes(*request), Placement::kPool,
-      [this, request, response] { return Store(jobs_.SubmitSweep(*request), response); });
+  return handler_.Unary(context, kSubmitSweep, Bytes(*request), Placement::kPool,
+                        [this, request, response]() -> absl::Status {
+                          ACTSERVE_ASSIGN_OR_RETURN(std::vector<JobRequest> jobs,
+                                                    ToSweepRequests(*request, limits_, backends_));
+                          ACTSERVE_ASSIGN_OR_RETURN(
+                              SweepView sweep,
+                              jobs_.SubmitSweep(std::move(jobs), SweepDescription(*request)));
+                          ToProto(sweep, response);
+                          return absl::OkStatus();
+                        });
 }
 
 grpc::ServerUnaryReactor* TrainingServiceImpl::GetSweep(grpc::CallbackServerContext* context,
                                                         const v1::GetSweepRequest* request,
                                                         v1::Sweep* response) {
-  return handler_.Unary(
-      context, kGetSweep, Bytes(*request), Placement::kInline,
-      [this, request, response] { return Store(jobs_.GetSweep(request->id()), response); });
+  return handler_.Unary(context, kGetSweep, Bytes(*request), Placement::kInline,
+                        [this, request, response]() -> absl::Status {
+                          ACTSERVE_ASSIGN_OR_RETURN(SweepView sweep, jobs_.GetSweep(request->id()));
+                          ToProto(sweep, response);
+                          return absl::OkStatus();
+                        });
 }
 
 }  // namespace actserve::server

@@ -17,8 +17,9 @@ namespace actserve::server {
 
 class TrainingServiceImpl final : public v1::TrainingService::CallbackService {
  public:
-  // Everything given must outlive the service. `backend` computes predictions.
-  TrainingServiceImpl(JobManager& jobs, Handler& handler, Backend& backend,
+  // `jobs` and `handler` must outlive the service, and so must the backends: jobs ask for one
+  // of them; predictions are computed on the CPU's.
+  TrainingServiceImpl(JobManager& jobs, Handler& handler, const Backends& backends,
                       const TrainingLimits& limits);
 
   grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* context,
@@ -50,7 +51,7 @@ class TrainingServiceImpl final : public v1::TrainingService::CallbackService {
  private:
   JobManager& jobs_;
   Handler& handler_;
-  Backend& backend_;
+  const Backends backends_;
   const TrainingLimits limits_;
 };
 
