@@ -8,7 +8,7 @@ set -eu
 
 PACKAGES="cmake make g++ pkg-config libabsl-dev libeigen3-dev libgtest-dev libgmock-dev
   libbenchmark-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev prometheus-cpp-dev
-  prometheus curl python3 python3-grpcio python3-protobuf"
+  prometheus curl python3 python3-grpcio python3-protobuf clang-format"
 if [ "${1:-}" = "--bench" ]; then
   PACKAGES="$PACKAGES python3 python3-numpy python3-torch libdnnl-dev libopenblas0-openmp"
 fi
