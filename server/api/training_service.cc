@@ -15,8 +15,7 @@
 namespace actserve::server {
 namespace {
 
-#define ACTSERVE_METHOD(name) \
-  Method { "actserve.v1.TrainingService", #name, "/actserve.v1.TrainingService/" #name }
+#define ACTSERVE_METHOD(name) ACTSERVE_RPC_METHOD("actserve.v1.TrainingService", name)
 const Method kSubmitJob = ACTSERVE_METHOD(SubmitJob);
 const Method kWatchJob = ACTSERVE_METHOD(WatchJob);
 const Method kGetJob = ACTSERVE_METHOD(GetJob);
