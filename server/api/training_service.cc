@@ -117,6 +117,14 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchJobResponse>
   v1::WatchJobResponse message_;  // owned by the write in progress
 };
 
+// Converts a successful core result into the response.
+template <class View, class Message>
+absl::Status Answer(absl::StatusOr<View> view, Message* response) {
+  if (!view.ok()) return view.status();
+  ToProto(*view, response);
+  return absl::OkStatus();
+}
+
 // A request's size, for admission.
 int64_t Bytes(const google::protobuf::Message& request) {
   return static_cast<int64_t>(request.ByteSizeLong());
@@ -135,9 +143,7 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitJob(grpc::CallbackServerCon
                         [this, request, response]() -> absl::Status {
                           ACTSERVE_ASSIGN_OR_RETURN(
                               JobRequest job, ToJobRequest(request->spec(), limits_, backends_));
-                          ACTSERVE_ASSIGN_OR_RETURN(JobView view, jobs_.Submit(std::move(job)));
-                          ToProto(view, response);
-                          return absl::OkStatus();
+                          return Answer(jobs_.Submit(std::move(job)), response);
                         });
 }
 
@@ -236,27 +242,21 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::Predict(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitSweep(grpc::CallbackServerContext* context,
                                                            const v1::SubmitSweepRequest* request,
                                                            v1::Sweep* response) {
-  return handler_.Unary(context, kSubmitSweep, Bytes(*request), Placement::kPool,
-                        [this, request, response]() -> absl::Status {
-                          ACTSERVE_ASSIGN_OR_RETURN(std::vector<JobRequest> jobs,
-                                                    ToSweepRequests(*request, limits_, backends_));
-                          ACTSERVE_ASSIGN_OR_RETURN(
-                              SweepView sweep,
-                              jobs_.SubmitSweep(std::move(jobs), SweepDescription(*request)));
-                          ToProto(sweep, response);
-                          return absl::OkStatus();
-                        });
+  return handler_.Unary(
+      context, kSubmitSweep, Bytes(*request), Placement::kPool,
+      [this, request, response]() -> absl::Status {
+        ACTSERVE_ASSIGN_OR_RETURN(std::vector<JobRequest> jobs,
+                                  ToSweepRequests(*request, limits_, backends_));
+        return Answer(jobs_.SubmitSweep(std::move(jobs), SweepDescription(*request)), response);
+      });
 }
 
 grpc::ServerUnaryReactor* TrainingServiceImpl::GetSweep(grpc::CallbackServerContext* context,
                                                         const v1::GetSweepRequest* request,
                                                         v1::Sweep* response) {
-  return handler_.Unary(context, kGetSweep, Bytes(*request), Placement::kInline,
-                        [this, request, response]() -> absl::Status {
-                          ACTSERVE_ASSIGN_OR_RETURN(SweepView sweep, jobs_.GetSweep(request->id()));
-                          ToProto(sweep, response);
-                          return absl::OkStatus();
-                        });
+  return handler_.Unary(
+      context, kGetSweep, Bytes(*request), Placement::kInline,
+      [this, request, response] { return Answer(jobs_.GetSweep(request->id()), response); });
 }
 
 }  // namespace actserve::server
