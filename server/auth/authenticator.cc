@@ -35,6 +35,15 @@ absl::StatusOr<Principal> AuthenticateBearer(absl::Span<const absl::string_view>
   if (token.empty()) {
     return absl::UnauthenticatedError("the authorization value \"Bearer\" carries no token");
   }
+  for (char c : token) {
+    // RFC 6750's b64token: a comma means several values were joined (several headers).
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) &&
+        absl::string_view("-._~+/=").find(c) == absl::string_view::npos) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "the token holds '", std::string(1, c),
+          "', which a bearer token cannot (RFC 6750); send one authorization value, once"));
+    }
+  }
   std::optional<Principal> principal = tokens.Find(token);
   if (!principal.has_value()) {
     return absl::UnauthenticatedError("unknown token (revoked, mistyped, or for another server)");

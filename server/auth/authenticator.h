@@ -19,7 +19,8 @@ inline constexpr size_t kMaxAuthorizationBytes = 8 << 10;
 // The principal of the one `Bearer <token>` value in `authorization` (the scheme's case is
 // ignored, as RFC 7235 says). UNAUTHENTICATED, with a message saying what to send, when there is
 // no value, several values, a value over kMaxAuthorizationBytes, another scheme, an empty token,
-// or a token `tokens` does not know.
+// a token with characters outside RFC 6750's b64token (a comma: several values joined), or a
+// token `tokens` does not know.
 absl::StatusOr<Principal> AuthenticateBearer(absl::Span<const absl::string_view> authorization,
                                              const TokenTable& tokens);
 

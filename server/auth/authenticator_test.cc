@@ -47,6 +47,8 @@ TEST(AuthenticatorTest, RefusesEveryMalformedHeaderAsUnauthenticated) {
       {std::vector<std::string>(100, "Bearer s3cret"), "not 100"},
       {{absl::StrCat("Bearer ", std::string(1 << 20, 'a'))}, "at most 8192"},
       {{"Bearer S3CRET"}, "unknown token"},
+      {{"Bearer s3cret, Bearer s3cret"}, "send one authorization value"},
+      {{"Bearer s3c ret"}, "holds ' '"},
       {{"Bearer s3cret2"}, "unknown token"},
   };
   for (const Case& c : cases) {
