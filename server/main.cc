@@ -280,7 +280,8 @@ int Run() {
                   metrics.get());
   const JobManagerOptions job_options = JobOptionsFromFlags(backends.view);
   JobManager jobs(job_options, metrics.get());
-  TrainingServiceImpl training(jobs, handler, *backends.cpu, job_options.limits);
+  const auth::CallGuard guard(security->tokens.get());
+  TrainingServiceImpl training(jobs, handler, *backends.cpu, job_options.limits, guard);
   ActivationServiceImpl activation(
       backends.view, handler, {.max_elements = absl::GetFlag(FLAGS_max_elements)}, metrics.get());
 

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/actserve/v1/activation_service.grpc.pb.h"
@@ -329,6 +330,129 @@ TEST_F(SecurityTest, TokenFileRotationWhileCallsRunFailsNoCall) {
   EXPECT_TRUE(wait_until([&] {
     return list("old").error_code() == grpc::StatusCode::UNAUTHENTICATED;
   })) << "a revoked token is refused";
+}
+
+// Alice's job and sweep are NOT_FOUND for Bob, with the very message an unknown id gets, on
+// every job rpc; ListJobs shows each tenant its own; an admin sees and reaches all.
+TEST_F(SecurityTest, TenantsSeeOnlyTheirOwnJobsOnEveryJobRpc) {
+  ASSERT_TRUE(ReplaceFileForTest(tokens_, absl::StrCat(TokenLine("alice", "alice", "train"),
+                                                       TokenLine("bob", "bob", "train"),
+                                                       TokenLine("ops", "ops", "admin")))
+                  .ok());
+  auto server = ServerProcess::Start(kServer, {"--tokens_file=" + tokens_});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto train = v1::TrainingService::NewStub(
+      grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
+  v1::SubmitJobRequest submit;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      R"pb(spec {
+             layers { units: 4 activation: "tanh" }
+             layers { units: 2 activation: "identity" }
+             loss: LOSS_SOFTMAX_CROSS_ENTROPY
+             optimizer { learning_rate: 0.1 }
+             epochs: 1
+             data { generated { name: "xor" rows: 64 } }
+           })pb",
+      &submit));
+  v1::Job job;
+  {
+    grpc::ClientContext c;
+    Prepare(&c, "alice");
+    ASSERT_TRUE(train->SubmitJob(&c, submit, &job).ok());
+  }
+  v1::SubmitSweepRequest sweep_request;
+  *sweep_request.mutable_spec() = submit.spec();
+  sweep_request.add_activations()->set_activation("relu");
+  v1::Sweep sweep;
+  {
+    grpc::ClientContext c;
+    Prepare(&c, "alice");
+    ASSERT_TRUE(train->SubmitSweep(&c, sweep_request, &sweep).ok());
+  }
+  // Each job rpc on `id` as `token`.
+  auto job_rpcs = [&](const std::string& token, const std::string& id,
+                      const std::string& sweep_id) {
+    std::map<std::string, grpc::Status> out;
+    auto unary = [&](const char* name, auto method, auto request, auto response) {
+      grpc::ClientContext c;
+      Prepare(&c, token);
+      out[name] = ((*train).*method)(&c, request, &response);
+    };
+    using T = v1::TrainingService::Stub;
+    v1::GetJobRequest get;
+    get.set_id(id);
+    unary("GetJob", &T::GetJob, get, v1::Job());
+    v1::PredictRequest predict;
+    predict.set_job_id(id);
+    predict.mutable_features()->add_shape(1);
+    predict.mutable_features()->add_shape(2);
+    predict.mutable_features()->set_dtype(v1::DTYPE_FLOAT32);
+    predict.mutable_features()->add_float_data(1);
+    predict.mutable_features()->add_float_data(1);
+    unary("Predict", &T::Predict, predict, v1::PredictResponse());
+    v1::GetSweepRequest get_sweep;
+    get_sweep.set_id(sweep_id);
+    unary("GetSweep", &T::GetSweep, get_sweep, v1::Sweep());
+    {
+      grpc::ClientContext c;
+      Prepare(&c, token);
+      v1::WatchJobRequest watch;
+      watch.set_id(id);
+      auto reader = train->WatchJob(&c, watch);
+      v1::WatchJobResponse r;
+      while (reader->Read(&r)) {
+      }
+      out["WatchJob"] = reader->Finish();
+    }
+    v1::CancelJobRequest cancel;
+    cancel.set_id(id);
+    unary("CancelJob", &T::CancelJob, cancel, v1::Job());
+    v1::DeleteJobRequest del;
+    del.set_id(id);
+    unary("DeleteJob", &T::DeleteJob, del, v1::DeleteJobResponse());
+    return out;
+  };
+  auto listed = [&](const std::string& token) {
+    grpc::ClientContext c;
+    Prepare(&c, token);
+    v1::ListJobsResponse r;
+    EXPECT_TRUE(train->ListJobs(&c, {}, &r).ok());
+    std::set<std::string> ids;
+    for (const v1::Job& j : r.jobs()) ids.insert(j.id());
+    return ids;
+  };
+  EXPECT_THAT(listed("alice"), ::testing::Contains(job.id()));
+  EXPECT_EQ(listed("alice").size(), 1u + sweep.jobs_size());
+  EXPECT_THAT(listed("bob"), ::testing::IsEmpty());
+  EXPECT_EQ(listed("ops"), listed("alice"));
+
+  const std::map<std::string, grpc::Status> bob = job_rpcs("bob", job.id(), sweep.id());
+  const std::map<std::string, grpc::Status> unknown = job_rpcs("bob", "job-999", "sweep-999");
+  ASSERT_EQ(bob.size(), 6u);
+  for (const auto& [name, status] : bob) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND)
+        << name << ": " << status.error_message();
+    std::string expected = unknown.at(name).error_message();
+    for (const auto& [from, to] :
+         {std::pair<std::string, std::string>{"job-999", job.id()}, {"sweep-999", sweep.id()}}) {
+      for (size_t at; (at = expected.find(from)) != std::string::npos;) {
+        expected.replace(at, from.size(), to);
+      }
+    }
+    EXPECT_EQ(status.error_message(), expected) << name << " discloses the job";
+  }
+  // Alice reaches her job, and the admin another of hers (Cancel and Delete end each).
+  const std::string sweep_job = sweep.jobs(0).id();
+  for (const auto& [who, id] :
+       {std::pair<std::string, std::string>{"alice", job.id()}, {"ops", sweep_job}}) {
+    const std::map<std::string, grpc::Status> own = job_rpcs(who, id, sweep.id());
+    EXPECT_TRUE(own.at("GetJob").ok()) << who << ": " << own.at("GetJob").error_message();
+    EXPECT_TRUE(own.at("GetSweep").ok()) << who;
+    EXPECT_NE(own.at("WatchJob").error_code(), grpc::StatusCode::NOT_FOUND) << who;
+    EXPECT_TRUE(own.at("DeleteJob").ok()) << who << ": " << own.at("DeleteJob").error_message();
+  }
+  EXPECT_EQ(listed("alice").count(job.id()), 0u) << "deleted";
+  EXPECT_EQ(listed("alice").count(sweep_job), 0u) << "deleted by the admin";
 }
 
 TEST_F(SecurityTest, TlsAndMutualTlsHandshakesWithTokens) {

@@ -1,8 +1,8 @@
 #include "server/api/handler.h"
 
 #include <chrono>
-#include <optional>
 #include <iterator>
+#include <optional>
 #include <string>
 
 #include "absl/time/clock.h"

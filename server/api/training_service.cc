@@ -117,21 +117,42 @@ absl::Status Store(absl::StatusOr<T> result, T* response) {
 }  // namespace
 
 TrainingServiceImpl::TrainingServiceImpl(JobManager& jobs, Handler& handler, Backend& backend,
-                                         const TrainingLimits& limits)
-    : jobs_(jobs), handler_(handler), backend_(backend), limits_(limits) {}
+                                         const TrainingLimits& limits, const auth::CallGuard& guard)
+    : jobs_(jobs), handler_(handler), backend_(backend), limits_(limits), guard_(guard) {}
+
+absl::StatusOr<auth::Principal> TrainingServiceImpl::Caller(
+    const grpc::CallbackServerContext& context, const Method& method) const {
+  absl::StatusOr<std::optional<auth::Principal>> caller = guard_.Check(context, method.path);
+  if (!caller.ok()) return caller.status();
+  if (!caller->has_value()) return absl::InternalError("a training rpc without a caller");
+  return **caller;
+}
+
+absl::Status TrainingServiceImpl::CheckJob(const absl::StatusOr<auth::Principal>& caller,
+                                           const std::string& id) const {
+  if (!caller.ok()) return caller.status();
+  return owners_.Visible(*caller, id) ? absl::OkStatus() : UnknownJob(id);
+}
 
 grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitJob(grpc::CallbackServerContext* context,
                                                          const v1::SubmitJobRequest* request,
                                                          v1::Job* response) {
-  return handler_.Unary(
-      context, kSubmitJob, Bytes(*request), Placement::kPool,
-      [this, request, response] { return Store(jobs_.Submit(request->spec()), response); });
+  return handler_.Unary(context, kSubmitJob, Bytes(*request), Placement::kPool,
+                        [this, request, response, caller = Caller(*context, kSubmitJob)] {
+                          if (!caller.ok()) return caller.status();
+                          absl::Status s = Store(jobs_.Submit(request->spec()), response);
+                          if (s.ok()) owners_.Record(response->id(), caller->tenant);
+                          return s;
+                        });
 }
 
 grpc::ServerWriteReactor<v1::WatchJobResponse>* TrainingServiceImpl::WatchJob(
     grpc::CallbackServerContext* context, const v1::WatchJobRequest* request) {
   absl::StatusOr<Handler::StreamSlot> slot = handler_.OpenStream(context, kWatchJob, true);
-  absl::StatusOr<std::shared_ptr<Job>> job = jobs_.Find(request->id());
+  absl::Status visible =
+      slot.ok() ? CheckJob(Caller(*context, kWatchJob), request->id()) : absl::OkStatus();
+  absl::StatusOr<std::shared_ptr<Job>> job =
+      visible.ok() ? jobs_.Find(request->id()) : absl::StatusOr<std::shared_ptr<Job>>(visible);
   absl::Status bad = slot.ok() ? job.status() : slot.status();
   if (bad.ok() && request->from_report() < 0) {
     bad = absl::InvalidArgumentError(
@@ -152,21 +173,28 @@ grpc::ServerWriteReactor<v1::WatchJobResponse>* TrainingServiceImpl::WatchJob(
 grpc::ServerUnaryReactor* TrainingServiceImpl::GetJob(grpc::CallbackServerContext* context,
                                                       const v1::GetJobRequest* request,
                                                       v1::Job* response) {
-  return handler_.Unary(context, kGetJob, Bytes(*request), Placement::kInline,
-                        [this, request, response]() -> absl::Status {
-                          absl::StatusOr<std::shared_ptr<Job>> job = jobs_.Find(request->id());
-                          if (!job.ok()) return job.status();
-                          *response = (*job)->ToProto(request->include_weights());
-                          return absl::OkStatus();
-                        });
+  return handler_.Unary(
+      context, kGetJob, Bytes(*request), Placement::kInline,
+      [this, request, response, caller = Caller(*context, kGetJob)]() -> absl::Status {
+        if (absl::Status s = CheckJob(caller, request->id()); !s.ok()) return s;
+        absl::StatusOr<std::shared_ptr<Job>> job = jobs_.Find(request->id());
+        if (!job.ok()) return job.status();
+        *response = (*job)->ToProto(request->include_weights());
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* TrainingServiceImpl::ListJobs(grpc::CallbackServerContext* context,
                                                         const v1::ListJobsRequest* request,
                                                         v1::ListJobsResponse* response) {
   return handler_.Unary(context, kListJobs, Bytes(*request), Placement::kInline,
-                        [this, response]() -> absl::Status {
-                          for (v1::Job& job : jobs_.List()) *response->add_jobs() = std::move(job);
+                        [this, response, caller = Caller(*context, kListJobs)]() -> absl::Status {
+                          if (!caller.ok()) return caller.status();
+                          for (v1::Job& job : jobs_.List()) {
+                            if (owners_.Visible(*caller, job.id())) {
+                              *response->add_jobs() = std::move(job);
+                            }
+                          }
                           return absl::OkStatus();
                         });
 }
@@ -176,26 +204,33 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::CancelJob(grpc::CallbackServerCon
                                                          v1::Job* response) {
   // Answers once the job has ended: at once for a queued job, within a step for a running one,
   // on the worker's thread; no thread waits meanwhile.
-  return handler_.UnaryAsync(context, kCancelJob, Bytes(*request), Placement::kInline,
-                             [this, request, response](Handler::Done done) {
-                               absl::StatusOr<std::shared_ptr<Job>> job =
-                                   jobs_.Cancel(request->id());
-                               if (!job.ok()) return done([&] { return job.status(); });
-                               auto finish = std::make_shared<Handler::Done>(std::move(done));
-                               (*job)->WhenEnded([job = *job, response, finish] {
-                                 (*finish)([&] {
-                                   *response = job->ToProto(false);
-                                   return absl::OkStatus();
-                                 });
-                               });
-                             });
+  return handler_.UnaryAsync(
+      context, kCancelJob, Bytes(*request), Placement::kInline,
+      [this, request, response, caller = Caller(*context, kCancelJob)](Handler::Done done) {
+        absl::Status visible = CheckJob(caller, request->id());
+        if (!visible.ok()) return done([&] { return visible; });
+        absl::StatusOr<std::shared_ptr<Job>> job = jobs_.Cancel(request->id());
+        if (!job.ok()) return done([&] { return job.status(); });
+        auto finish = std::make_shared<Handler::Done>(std::move(done));
+        (*job)->WhenEnded([job = *job, response, finish] {
+          (*finish)([&] {
+            *response = job->ToProto(false);
+            return absl::OkStatus();
+          });
+        });
+      });
 }
 
 grpc::ServerUnaryReactor* TrainingServiceImpl::DeleteJob(grpc::CallbackServerContext* context,
                                                          const v1::DeleteJobRequest* request,
                                                          v1::DeleteJobResponse*) {
   return handler_.Unary(context, kDeleteJob, Bytes(*request), Placement::kInline,
-                        [this, request] { return jobs_.Delete(request->id()); });
+                        [this, request, caller = Caller(*context, kDeleteJob)] {
+                          if (absl::Status s = CheckJob(caller, request->id()); !s.ok()) return s;
+                          absl::Status s = jobs_.Delete(request->id());
+                          if (s.ok()) owners_.Forget(request->id());
+                          return s;
+                        });
 }
 
 grpc::ServerUnaryReactor* TrainingServiceImpl::Predict(grpc::CallbackServerContext* context,
@@ -203,11 +238,13 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::Predict(grpc::CallbackServerConte
                                                        v1::PredictResponse* response) {
   return handler_.Unary(
       context, kPredict, Bytes(*request), Placement::kPool,
-      [this, request, response]() -> absl::Status {
+      [this, request, response, caller = Caller(*context, kPredict)]() -> absl::Status {
+        if (!caller.ok()) return caller.status();
         train::TrainSpec spec;
         std::vector<train::LayerWeights> weights;
         const bool from_job = request->model_case() == v1::PredictRequest::kJobId;
         if (from_job) {
+          if (absl::Status s = CheckJob(caller, request->job_id()); !s.ok()) return s;
           absl::Status s = jobs_.TrainedNetwork(request->job_id(), &spec, &weights);
           if (!s.ok()) return s;
         } else if (request->model_case() != v1::PredictRequest::kNetwork) {
@@ -228,17 +265,30 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::Predict(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitSweep(grpc::CallbackServerContext* context,
                                                            const v1::SubmitSweepRequest* request,
                                                            v1::Sweep* response) {
-  return handler_.Unary(
-      context, kSubmitSweep, Bytes(*request), Placement::kPool,
-      [this, request, response] { return Store(jobs_.SubmitSweep(*request), response); });
+  return handler_.Unary(context, kSubmitSweep, Bytes(*request), Placement::kPool,
+                        [this, request, response, caller = Caller(*context, kSubmitSweep)] {
+                          if (!caller.ok()) return caller.status();
+                          absl::Status s = Store(jobs_.SubmitSweep(*request), response);
+                          if (!s.ok()) return s;
+                          owners_.Record(response->id(), caller->tenant);
+                          for (const v1::Job& job : response->jobs()) {
+                            owners_.Record(job.id(), caller->tenant);
+                          }
+                          return s;
+                        });
 }
 
 grpc::ServerUnaryReactor* TrainingServiceImpl::GetSweep(grpc::CallbackServerContext* context,
                                                         const v1::GetSweepRequest* request,
                                                         v1::Sweep* response) {
-  return handler_.Unary(
-      context, kGetSweep, Bytes(*request), Placement::kInline,
-      [this, request, response] { return Store(jobs_.GetSweep(request->id()), response); });
+  return handler_.Unary(context, kGetSweep, Bytes(*request), Placement::kInline,
+                        [this, request, response, caller = Caller(*context, kGetSweep)] {
+                          if (!caller.ok()) return caller.status();
+                          if (!owners_.Visible(*caller, request->id())) {
+                            return UnknownSweep(request->id());
+                          }
+                          return Store(jobs_.GetSweep(request->id()), response);
+                        });
 }
 
 }  // namespace actserve::server

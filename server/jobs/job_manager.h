@@ -94,6 +94,11 @@ class Job {
   std::vector<std::function<void()>> when_ended_ ABSL_GUARDED_BY(listeners_mu_);
 };
 
+// The NOT_FOUND statuses for a job id and a sweep id this server does not know (or that the
+// caller may not see: another tenant's).
+absl::Status UnknownJob(const std::string& id);
+absl::Status UnknownSweep(const std::string& id);
+
 class JobManager {
  public:
   // `metrics` may be null (no metrics) and must outlive the manager.
