@@ -2,11 +2,9 @@
 // every role against every rpc; tokens and certificates rotated on disk while calls run, with
 // no failed call; TLS and mTLS handshakes from C++ clients. Certificates are made by openssl in
 // the test (server/auth/test_pki.h).
-#include <atomic>
 #include <functional>
 #include <map>
 #include <set>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -19,6 +17,7 @@
 #include "proto/actserve/v1/activation_service.grpc.pb.h"
 #include "proto/actserve/v1/training_service.grpc.pb.h"
 #include "proto/grpc/health/v1/health.grpc.pb.h"
+#include "server/auth/call_loop.h"
 #include "server/auth/test_pki.h"
 #include "server/auth/token_digest.h"
 #include "tests/server_process.h"
@@ -26,6 +25,7 @@
 namespace actserve::testing {
 namespace {
 
+using ::actserve::server::auth::CallLoop;
 using ::actserve::server::auth::DigestToHex;
 using ::actserve::server::auth::DigestToken;
 using ::actserve::server::auth::ReadFileForTest;
@@ -299,14 +299,7 @@ TEST_F(SecurityTest, TokenFileRotationWhileCallsRunFailsNoCall) {
   ASSERT_TRUE(server.ok()) << server.status();
   auto channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
   const RpcCall list = EveryRpc(channel).at("/actserve.v1.ActivationService/ListActivations");
-  std::atomic<bool> stop{false};
-  std::atomic<int> calls{0}, failures{0};
-  std::thread load([&] {
-    while (!stop) {
-      if (!list("old").ok()) ++failures;
-      ++calls;
-    }
-  });
+  CallLoop load([&] { return list("old").ok(); });
   auto wait_until = [](const std::function<bool()>& done) {
     const absl::Time deadline = absl::Now() + absl::Seconds(10);
     while (!done() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(50));
@@ -321,10 +314,9 @@ TEST_F(SecurityTest, TokenFileRotationWhileCallsRunFailsNoCall) {
     return absl::StrContains((*server)->Stderr(), "keeping the previous 2 tokens");
   })) << (*server)->Stderr();
   EXPECT_TRUE(list("new").ok()) << "the last good tokens stay in force";
-  stop = true;
-  load.join();
-  EXPECT_GT(calls.load(), 0);
-  EXPECT_EQ(failures.load(), 0) << "of " << calls.load() << " calls during the rotation";
+  const CallLoop::Counts counts = load.Stop();
+  EXPECT_GT(counts.calls, 0);
+  EXPECT_EQ(counts.failures, 0) << "of " << counts.calls << " calls during the rotation";
 
   ASSERT_TRUE(ReplaceFileForTest(tokens_, TokenLine("new", "alice", "compute")).ok());
   EXPECT_TRUE(wait_until([&] {
@@ -345,15 +337,8 @@ TEST_F(SecurityTest, TenantsSeeOnlyTheirOwnJobsOnEveryJobRpc) {
       grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
   v1::SubmitJobRequest submit;
   ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
-      R"pb(spec {
-             layers { units: 4 activation: "tanh" }
-             layers { units: 2 activation: "identity" }
-             loss: LOSS_SOFTMAX_CROSS_ENTROPY
-             optimizer { learning_rate: 0.1 }
-             epochs: 1
-             data { generated { name: "xor" rows: 64 } }
-           })pb",
-      &submit));
+      ReadFileForTest(ACTSERVE_SOURCE_DIR "/client/examples/xor.textproto"),
+      submit.mutable_spec()));
   v1::Job job;
   {
     grpc::ClientContext c;
@@ -497,17 +482,8 @@ TEST_F(SecurityTest, CertificateRotationWhileCallsRunFailsNoCall) {
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string forward = "/actserve.v1.ActivationService/Forward";
   const RpcCall call = EveryRpc(TlsChannel((*server)->address())).at(forward);
-  std::atomic<bool> stop{false};
-  std::atomic<int> calls{0}, failures{0};
-  std::thread load([&] {
-    while (!stop) {
-      if (!call("").ok()) ++failures;
-      ++calls;
-    }
-  });
-  ASSERT_TRUE(pki_->Issue("next", "server-2").ok());
-  ASSERT_TRUE(ReplaceFileForTest(pki_->key("server"), ReadFileForTest(pki_->key("next"))).ok());
-  ASSERT_TRUE(ReplaceFileForTest(pki_->pem("server"), ReadFileForTest(pki_->pem("next"))).ok());
+  CallLoop load([&] { return call("").ok(); });
+  ASSERT_TRUE(pki_->Rotate("server", "server-2").ok());
   std::string cn;
   const absl::Time deadline = absl::Now() + absl::Seconds(15);
   while (cn != "server-2" && absl::Now() < deadline) {
@@ -522,11 +498,10 @@ TEST_F(SecurityTest, CertificateRotationWhileCallsRunFailsNoCall) {
       if (!values.empty()) cn.assign(values.front().data(), values.front().size());
     }
   }
-  stop = true;
-  load.join();
+  const CallLoop::Counts counts = load.Stop();
   EXPECT_EQ(cn, "server-2") << "the rotated certificate was not served within 15 s";
-  EXPECT_GT(calls.load(), 0);
-  EXPECT_EQ(failures.load(), 0) << "of " << calls.load() << " calls during the rotation";
+  EXPECT_GT(counts.calls, 0);
+  EXPECT_EQ(counts.failures, 0) << "of " << counts.calls << " calls during the rotation";
 }
 
 }  // namespace

@@ -54,6 +54,15 @@ absl::Status TestPki::Issue(const std::string& name, const std::string& cn, cons
   return Run(absl::StrCat(key, " && ", sign));
 }
 
+absl::Status TestPki::Rotate(const std::string& name, const std::string& cn) {
+  const std::string next = name + "-next";
+  if (absl::Status s = Issue(next, cn); !s.ok()) return s;
+  if (absl::Status s = ReplaceFileForTest(key(name), ReadFileForTest(key(next))); !s.ok()) {
+    return s;
+  }
+  return ReplaceFileForTest(pem(name), ReadFileForTest(pem(next)));
+}
+
 std::string ReadFileForTest(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;

@@ -27,6 +27,10 @@ class TestPki {
   absl::Status Issue(const std::string& name, const std::string& cn, const std::string& ca = "ca",
                      int days = 2);
 
+  // Replaces name.key, then name.pem, each atomically, with a new certificate for `cn` signed by
+  // "ca" (as a certificate rotation does).
+  absl::Status Rotate(const std::string& name, const std::string& cn);
+
   const std::string& dir() const { return dir_; }
   std::string pem(const std::string& name) const { return dir_ + "/" + name + ".pem"; }
   std::string key(const std::string& name) const { return dir_ + "/" + name + ".key"; }

@@ -2,10 +2,8 @@
 // server (a health service) with certificates made by openssl for the test.
 #include "server/auth/tls_credentials.h"
 
-#include <atomic>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -13,6 +11,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/grpc/health/v1/health.grpc.pb.h"
+#include "server/auth/call_loop.h"
 #include "server/auth/test_pki.h"
 
 namespace actserve::server::auth {
@@ -191,29 +190,18 @@ TEST_F(TlsCredentialsTest, RotatedCertificateIsServedWithoutRestartOrFailedCalls
   grpc::SslCredentialsOptions ssl{.pem_root_certs = ReadFileForTest(pki_->pem("ca"))};
   auto stub =
       grpc::health::v1::Health::NewStub(grpc::CreateChannel(address, grpc::SslCredentials(ssl)));
-  std::atomic<bool> stop{false};
-  std::atomic<int> calls{0}, failures{0};
-  std::thread load([&] {
-    while (!stop) {
-      if (!Call(*stub).ok()) ++failures;
-      ++calls;
-    }
-  });
-
-  ASSERT_TRUE(pki_->Issue("next", "server-2").ok());
-  ASSERT_TRUE(ReplaceFileForTest(pki_->key("server"), ReadFileForTest(pki_->key("next"))).ok());
-  ASSERT_TRUE(ReplaceFileForTest(pki_->pem("server"), ReadFileForTest(pki_->pem("next"))).ok());
+  CallLoop load([&] { return Call(*stub).ok(); });
+  ASSERT_TRUE(pki_->Rotate("server", "server-2").ok());
   std::string cn;
   const absl::Time deadline = absl::Now() + absl::Seconds(15);
   while (cn != "server-2" && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(200));
     Check(address, "ca", "", &cn).IgnoreError();
   }
-  stop = true;
-  load.join();
+  const CallLoop::Counts counts = load.Stop();
   EXPECT_EQ(cn, "server-2") << "the rotated certificate was not served within 15 s";
-  EXPECT_GT(calls.load(), 0);
-  EXPECT_EQ(failures.load(), 0) << "of " << calls.load() << " calls during the rotation";
+  EXPECT_GT(counts.calls, 0);
+  EXPECT_EQ(counts.failures, 0) << "of " << counts.calls << " calls during the rotation";
 }
 
 }  // namespace
