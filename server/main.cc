@@ -32,6 +32,7 @@
 #include "server/api/handler.h"
 #include "server/api/training_service.h"
 #include "server/auth/auth_admission.h"
+#include "server/auth/grpc_auth.h"
 #include "server/auth/server_security.h"
 #include "server/compute/compute_pool.h"
 #include "server/jobs/job_manager.h"
@@ -78,6 +79,7 @@ ABSL_FLAG(int64_t, cuda_min_elements, int64_t{1} << 20,
           "(smaller ones stay on the CPU, where they cost less than the copies to the device).");
 ABSL_FLAG(absl::Duration, drain_deadline, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long calls in flight may take to finish.");
+
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate chain to serve TLS with (with --tls_key); reloaded when it changes.");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert; reloaded when it changes.");
@@ -162,23 +164,44 @@ JobManagerOptions JobOptionsFromFlags(const Backends& backends) {
   return {.workers = workers > 0 ? workers : std::max(1, HardwareThreads() / 2),
           .max_queued = absl::GetFlag(FLAGS_max_queued_jobs),
           .max_retained = absl::GetFlag(FLAGS_max_retained_jobs),
-          .limits = TrainingLimitsFromFlags(),
-          .backends = backends};
+          .cuda_device = backends.cuda_device};
 }
 
-// Serves `collectables` on --metrics_address; null (after saying why) if it cannot.
-std::unique_ptr<prometheus::Exposer> ServeMetrics(
-    const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables) {
-  const std::string address = absl::GetFlag(FLAGS_metrics_address);
+// The metrics endpoint on --metrics_address, and what it serves: `metrics` and the gauges read
+// from `state`. The exposer holds its collectables weakly; they live here with it.
+struct MetricsEndpoint {
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
   std::unique_ptr<prometheus::Exposer> exposer;
+};
+// False (after saying why) if it cannot listen.
+bool ServeMetrics(const Metrics& metrics, StateSources state, MetricsEndpoint* endpoint) {
+  const std::string address = absl::GetFlag(FLAGS_metrics_address);
+  endpoint->collectables = metrics.Collectables();
+  endpoint->collectables.push_back(NewStateCollector(std::move(state)));
   try {
-    exposer = std::make_unique<prometheus::Exposer>(address);
+    endpoint->exposer = std::make_unique<prometheus::Exposer>(address);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "actserve: cannot serve metrics on %s (%s)\n", address.c_str(), e.what());
-    return nullptr;
+    return false;
   }
-  for (const auto& c : collectables) exposer->RegisterCollectable(c);
-  return exposer;
+  for (const auto& c : endpoint->collectables) endpoint->exposer->RegisterCollectable(c);
+  return true;
+}
+
+// The lines scripts wait for, on stdout: where the server listens (first) and its metrics.
+void AnnounceListening(int port, int compute_threads, int training_workers,
+                       const prometheus::Exposer* exposer) {
+  const std::string address = absl::GetFlag(FLAGS_address);
+  std::printf("actserve: listening on %s:%d (%d compute threads, %d training workers)\n",
+              address.substr(0, address.rfind(':')).c_str(), port, compute_threads,
+              training_workers);
+  if (exposer != nullptr) {
+    const std::string metrics_address = absl::GetFlag(FLAGS_metrics_address);
+    std::printf("actserve: metrics on http://%s:%d/metrics\n",
+                metrics_address.substr(0, metrics_address.rfind(':')).c_str(),
+                exposer->GetListeningPorts().front());
+  }
+  std::fflush(stdout);
 }
 
 // Builds and starts the gRPC server with `services`, health and (if `security` says so)
@@ -262,9 +285,8 @@ int Run() {
   }
   std::fprintf(stderr, "actserve: security: %s\n", security->summary.c_str());
   OwnedBackends backends = OpenBackends();
-  const bool serve_metrics = !absl::GetFlag(FLAGS_metrics_address).empty();
-  std::unique_ptr<Metrics> metrics;
-  if (serve_metrics) {
+  std::unique_ptr<Metrics> metrics;  // null: no metrics
+  if (!absl::GetFlag(FLAGS_metrics_address).empty()) {
     metrics = std::make_unique<Metrics>(backends.names, backends.cuda != nullptr ? 1 : 0);
   }
   const int compute_threads = absl::GetFlag(FLAGS_compute_threads) > 0
@@ -281,39 +303,26 @@ int Run() {
   const JobManagerOptions job_options = JobOptionsFromFlags(backends.view);
   JobManager jobs(job_options, metrics.get());
   const auth::CallGuard guard(security->tokens.get());
-  TrainingServiceImpl training(jobs, handler, *backends.cpu, job_options.limits, guard);
+  TrainingServiceImpl training(jobs, handler, backends.view, TrainingLimitsFromFlags(), guard);
   ActivationServiceImpl activation(
       backends.view, handler, {.max_elements = absl::GetFlag(FLAGS_max_elements)}, metrics.get());
 
-  // The exposer holds its collectables weakly: they live here, as long as what they read.
-  std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
-  std::unique_ptr<prometheus::Exposer> exposer;
-  if (serve_metrics) {
-    collectables = metrics->Collectables();
-    collectables.push_back(
-        NewStateCollector({.in_flight = [&calls] { return calls.in_flight(); },
-                           .queue_depth = [&pool] { return pool.queued(); },
-                           .jobs_queued = [&jobs] { return jobs.queued(); },
-                           .jobs_running = [&jobs] { return jobs.running(); },
-                           .jobs_memory_bytes = [&jobs] { return jobs.memory_bytes(); }}));
-    exposer = ServeMetrics(collectables);
-    if (exposer == nullptr) return 1;
+  MetricsEndpoint endpoint;
+  if (metrics != nullptr &&
+      !ServeMetrics(*metrics,
+                    {.in_flight = [&calls] { return calls.in_flight(); },
+                     .queue_depth = [&pool] { return pool.queued(); },
+                     .jobs_queued = [&jobs] { return jobs.queued(); },
+                     .jobs_running = [&jobs] { return jobs.running(); },
+                     .jobs_memory_bytes = [&jobs] { return jobs.memory_bytes(); }},
+                    &endpoint)) {
+    return 1;
   }
   int port = 0;
   std::unique_ptr<grpc::Server> server =
       StartServer({&activation, &training}, *security, metrics.get(), &port);
   if (server == nullptr) return 1;
-  const std::string address = absl::GetFlag(FLAGS_address);
-  std::printf("actserve: listening on %s:%d (%d compute threads, %d training workers)\n",
-              address.substr(0, address.rfind(':')).c_str(), port, compute_threads,
-              job_options.workers);
-  if (exposer != nullptr) {
-    const std::string metrics_address = absl::GetFlag(FLAGS_metrics_address);
-    std::printf("actserve: metrics on http://%s:%d/metrics\n",
-                metrics_address.substr(0, metrics_address.rfind(':')).c_str(),
-                exposer->GetListeningPorts().front());
-  }
-  std::fflush(stdout);
+  AnnounceListening(port, compute_threads, job_options.workers, endpoint.exposer.get());
 
   int signal = 0;
   sigwait(&signals, &signal);

@@ -81,10 +81,10 @@ TEST(CatalogTest, SelectCostClassIsTheReluFamilyClipsShrinksAndSteps) {
   for (const ActivationInfo& info : AllActivations()) {
     if (info.properties.cost == Cost::kSelect) select.insert(info.name);
   }
-  EXPECT_EQ(select, (std::set<std::string>{"identity", "binary_step", "relu", "leaky_relu",
-                                           "prelu", "rrelu", "relu6", "hard_sigmoid",
-                                           "hard_tanh", "absolute", "hardshrink", "softshrink",
-                                           "threshold", "maxout"}));
+  EXPECT_EQ(select,
+            (std::set<std::string>{"identity", "binary_step", "relu", "leaky_relu", "prelu",
+                                   "rrelu", "relu6", "hard_sigmoid", "hard_tanh", "absolute",
+                                   "hardshrink", "softshrink", "threshold", "maxout"}));
 }
 
 }  // namespace

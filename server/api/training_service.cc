@@ -1,17 +1,21 @@
 #include "server/api/training_service.h"
 
 #include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_format.h"
+#include "kernels/util/status_macros.h"
 #include "server/api/convert.h"
 #include "server/api/convert_training.h"
 #include "server/api/status.h"
+#include "server/jobs/predict.h"
 
 namespace actserve::server {
 namespace {
 
-#define ACTSERVE_METHOD(name) \
-  Method { "actserve.v1.TrainingService", #name, "/actserve.v1.TrainingService/" #name }
+#define ACTSERVE_METHOD(name) ACTSERVE_RPC_METHOD("actserve.v1.TrainingService", name)
 const Method kSubmitJob = ACTSERVE_METHOD(SubmitJob);
 const Method kWatchJob = ACTSERVE_METHOD(WatchJob);
 const Method kGetJob = ACTSERVE_METHOD(GetJob);
@@ -69,7 +73,19 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchJobResponse>
       absl::MutexLock lock(&mu_);
       if (writing_ || finished_ || cancelled_) return;
       message_.Clear();
-      if (!job_->ReadUpdate(next_, &message_, &ended)) return;
+      train::Progress report;
+      JobView view;
+      switch (job_->ReadUpdate(next_, &report, &view)) {
+        case Job::Update::kNone:
+          return;
+        case Job::Update::kReport:
+          ToProto(report, message_.mutable_progress());
+          break;
+        case Job::Update::kEnded:
+          ToProto(view, message_.mutable_job());
+          ended = true;
+          break;
+      }
       writing_ = true;
       if (!ended) ++next_;
       if (ended) finished_ = true;
@@ -101,24 +117,25 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchJobResponse>
   v1::WatchJobResponse message_;  // owned by the write in progress
 };
 
+// Converts a successful core result into the response.
+template <class View, class Message>
+absl::Status Answer(absl::StatusOr<View> view, Message* response) {
+  if (!view.ok()) return view.status();
+  ToProto(*view, response);
+  return absl::OkStatus();
+}
+
 // A request's size, for admission.
 int64_t Bytes(const google::protobuf::Message& request) {
   return static_cast<int64_t>(request.ByteSizeLong());
 }
 
-// Moves a successful result into the response.
-template <class T>
-absl::Status Store(absl::StatusOr<T> result, T* response) {
-  if (!result.ok()) return result.status();
-  *response = std::move(*result);
-  return absl::OkStatus();
-}
-
 }  // namespace
 
-TrainingServiceImpl::TrainingServiceImpl(JobManager& jobs, Handler& handler, Backend& backend,
-                                         const TrainingLimits& limits, const auth::CallGuard& guard)
-    : jobs_(jobs), handler_(handler), backend_(backend), limits_(limits), guard_(guard) {}
+TrainingServiceImpl::TrainingServiceImpl(JobManager& jobs, Handler& handler,
+                                         const Backends& backends, const TrainingLimits& limits,
+                                         const auth::CallGuard& guard)
+    : jobs_(jobs), handler_(handler), backends_(backends), limits_(limits), guard_(guard) {}
 
 absl::StatusOr<auth::Principal> TrainingServiceImpl::Caller(
     const grpc::CallbackServerContext& context, const Method& method) const {
@@ -137,13 +154,16 @@ absl::Status TrainingServiceImpl::CheckJob(const absl::StatusOr<auth::Principal>
 grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitJob(grpc::CallbackServerContext* context,
                                                          const v1::SubmitJobRequest* request,
                                                          v1::Job* response) {
-  return handler_.Unary(context, kSubmitJob, Bytes(*request), Placement::kPool,
-                        [this, request, response, caller = Caller(*context, kSubmitJob)] {
-                          if (!caller.ok()) return caller.status();
-                          absl::Status s = Store(jobs_.Submit(request->spec()), response);
-                          if (s.ok()) owners_.Record(response->id(), caller->tenant);
-                          return s;
-                        });
+  return handler_.Unary(
+      context, kSubmitJob, Bytes(*request), Placement::kPool,
+      [this, request, response, caller = Caller(*context, kSubmitJob)]() -> absl::Status {
+        if (!caller.ok()) return caller.status();
+        ACTSERVE_ASSIGN_OR_RETURN(JobRequest job,
+                                  ToJobRequest(request->spec(), limits_, backends_));
+        absl::Status s = Answer(jobs_.Submit(std::move(job)), response);
+        if (s.ok()) owners_.Record(response->id(), caller->tenant);
+        return s;
+      });
 }
 
 grpc::ServerWriteReactor<v1::WatchJobResponse>* TrainingServiceImpl::WatchJob(
@@ -179,7 +199,7 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::GetJob(grpc::CallbackServerContex
         if (absl::Status s = CheckJob(caller, request->id()); !s.ok()) return s;
         absl::StatusOr<std::shared_ptr<Job>> job = jobs_.Find(request->id());
         if (!job.ok()) return job.status();
-        *response = (*job)->ToProto(request->include_weights());
+        ToProto((*job)->View(request->include_weights()), response);
         return absl::OkStatus();
       });
 }
@@ -190,9 +210,9 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::ListJobs(grpc::CallbackServerCont
   return handler_.Unary(context, kListJobs, Bytes(*request), Placement::kInline,
                         [this, response, caller = Caller(*context, kListJobs)]() -> absl::Status {
                           if (!caller.ok()) return caller.status();
-                          for (v1::Job& job : jobs_.List()) {
-                            if (owners_.Visible(*caller, job.id())) {
-                              *response->add_jobs() = std::move(job);
+                          for (const JobView& job : jobs_.List()) {
+                            if (owners_.Visible(*caller, job.id)) {
+                              ToProto(job, response->add_jobs());
                             }
                           }
                           return absl::OkStatus();
@@ -214,7 +234,7 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::CancelJob(grpc::CallbackServerCon
         auto finish = std::make_shared<Handler::Done>(std::move(done));
         (*job)->WhenEnded([job = *job, response, finish] {
           (*finish)([&] {
-            *response = job->ToProto(false);
+            ToProto(job->View(false), response);
             return absl::OkStatus();
           });
         });
@@ -240,24 +260,18 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::Predict(grpc::CallbackServerConte
       context, kPredict, Bytes(*request), Placement::kPool,
       [this, request, response, caller = Caller(*context, kPredict)]() -> absl::Status {
         if (!caller.ok()) return caller.status();
-        train::TrainSpec spec;
-        std::vector<train::LayerWeights> weights;
-        const bool from_job = request->model_case() == v1::PredictRequest::kJobId;
-        if (from_job) {
-          if (absl::Status s = CheckJob(caller, request->job_id()); !s.ok()) return s;
-          absl::Status s = jobs_.TrainedNetwork(request->job_id(), &spec, &weights);
-          if (!s.ok()) return s;
+        std::optional<TrainedNetwork> job;
+        if (request->model_case() == v1::PredictRequest::kJobId) {
+          ACTSERVE_RETURN_IF_ERROR(CheckJob(caller, request->job_id()));
+          ACTSERVE_ASSIGN_OR_RETURN(job, jobs_.Trained(request->job_id()));
         } else if (request->model_case() != v1::PredictRequest::kNetwork) {
           return absl::InvalidArgumentError(
               "model: neither job_id nor network is set; expected one");
         }
-        absl::StatusOr<PredictInput> input = ToPredictInput(*request, from_job ? &spec : nullptr,
-                                                            from_job ? &weights : nullptr, limits_);
-        if (!input.ok()) return input.status();
-        absl::StatusOr<std::vector<double>> out =
-            train::Predict(input->spec, input->weights, input->x, backend_);
-        if (!out.ok()) return out.status();
-        FillPredictResponse(*input, *out, response);
+        ACTSERVE_ASSIGN_OR_RETURN(PredictInput input,
+                                  ToPredictInput(*request, job ? &*job : nullptr, limits_));
+        ACTSERVE_ASSIGN_OR_RETURN(Prediction out, server::Predict(input, *backends_.cpu));
+        FillPredictResponse(input, out, response);
         return absl::OkStatus();
       });
 }
@@ -265,30 +279,30 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::Predict(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitSweep(grpc::CallbackServerContext* context,
                                                            const v1::SubmitSweepRequest* request,
                                                            v1::Sweep* response) {
-  return handler_.Unary(context, kSubmitSweep, Bytes(*request), Placement::kPool,
-                        [this, request, response, caller = Caller(*context, kSubmitSweep)] {
-                          if (!caller.ok()) return caller.status();
-                          absl::Status s = Store(jobs_.SubmitSweep(*request), response);
-                          if (!s.ok()) return s;
-                          owners_.Record(response->id(), caller->tenant);
-                          for (const v1::Job& job : response->jobs()) {
-                            owners_.Record(job.id(), caller->tenant);
-                          }
-                          return s;
-                        });
+  return handler_.Unary(
+      context, kSubmitSweep, Bytes(*request), Placement::kPool,
+      [this, request, response, caller = Caller(*context, kSubmitSweep)]() -> absl::Status {
+        if (!caller.ok()) return caller.status();
+        ACTSERVE_ASSIGN_OR_RETURN(std::vector<JobRequest> jobs,
+                                  ToSweepRequests(*request, limits_, backends_));
+        ACTSERVE_RETURN_IF_ERROR(
+            Answer(jobs_.SubmitSweep(std::move(jobs), SweepDescription(*request)), response));
+        owners_.Record(response->id(), caller->tenant);
+        for (const v1::Job& job : response->jobs()) owners_.Record(job.id(), caller->tenant);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* TrainingServiceImpl::GetSweep(grpc::CallbackServerContext* context,
                                                         const v1::GetSweepRequest* request,
                                                         v1::Sweep* response) {
-  return handler_.Unary(context, kGetSweep, Bytes(*request), Placement::kInline,
-                        [this, request, response, caller = Caller(*context, kGetSweep)] {
-                          if (!caller.ok()) return caller.status();
-                          if (!owners_.Visible(*caller, request->id())) {
-                            return UnknownSweep(request->id());
-                          }
-                          return Store(jobs_.GetSweep(request->id()), response);
-                        });
+  return handler_.Unary(
+      context, kGetSweep, Bytes(*request), Placement::kInline,
+      [this, request, response, caller = Caller(*context, kGetSweep)]() -> absl::Status {
+        if (!caller.ok()) return caller.status();
+        if (!owners_.Visible(*caller, request->id())) return UnknownSweep(request->id());
+        return Answer(jobs_.GetSweep(request->id()), response);
+      });
 }
 
 }  // namespace actserve::server

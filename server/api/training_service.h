@@ -19,10 +19,11 @@ namespace actserve::server {
 
 class TrainingServiceImpl final : public v1::TrainingService::CallbackService {
  public:
-  // Everything given must outlive the service. `backend` computes predictions. `guard` names
-  // each call's tenant: a job belongs to the tenant that submitted it, and other tenants (but
-  // admins) get NOT_FOUND for it and do not see it in ListJobs.
-  TrainingServiceImpl(JobManager& jobs, Handler& handler, Backend& backend,
+  // `jobs` and `handler` must outlive the service, and so must the backends: jobs ask for one
+  // of them; predictions are computed on the CPU's. `guard` (which must outlive the service)
+  // names each call's tenant: a job belongs to the tenant that submitted it, and other tenants
+  // (but admins) get NOT_FOUND for it and do not see it in ListJobs.
+  TrainingServiceImpl(JobManager& jobs, Handler& handler, const Backends& backends,
                       const TrainingLimits& limits, const auth::CallGuard& guard);
 
   grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* context,
@@ -60,7 +61,7 @@ class TrainingServiceImpl final : public v1::TrainingService::CallbackService {
 
   JobManager& jobs_;
   Handler& handler_;
-  Backend& backend_;
+  const Backends backends_;
   const TrainingLimits limits_;
   const auth::CallGuard& guard_;
   auth::JobOwners owners_;

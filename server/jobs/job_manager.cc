@@ -1,27 +1,19 @@
 #include "server/jobs/job_manager.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
-#include "google/protobuf/util/time_util.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cuda/cuda_engine.h"
 #include "kernels/util/status_macros.h"
 
 namespace actserve::server {
 namespace {
-
-bool Ended(v1::JobState state) {
-  return state == v1::JOB_STATE_SUCCEEDED || state == v1::JOB_STATE_FAILED ||
-         state == v1::JOB_STATE_CANCELLED;
-}
-
-void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
-  *out = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
-}
 
 // "job-17" -> 17; nullopt for anything else.
 std::optional<int64_t> JobNumber(const std::string& id) {
@@ -40,6 +32,14 @@ int64_t WeightBytes(const std::vector<train::LayerWeights>& weights) {
   return n;
 }
 
+int64_t ReportBytes(const std::vector<train::Progress>& reports) {
+  int64_t n = static_cast<int64_t>(reports.capacity() * sizeof(train::Progress));
+  for (const train::Progress& p : reports) {
+    n += static_cast<int64_t>(p.layers.capacity() * sizeof(train::LayerDiagnostics));
+  }
+  return n;
+}
+
 }  // namespace
 
 absl::Status UnknownJob(const std::string& id) {
@@ -53,99 +53,6 @@ absl::Status UnknownJob(const std::string& id) {
 absl::Status UnknownSweep(const std::string& id) {
   return absl::NotFoundError(absl::StrFormat("id: no sweep \"%s\" on this server", id));
 }
-
-// ---- Job ----
-
-Job::Job(std::string id, std::string sweep_id, v1::JobSpec spec, JobInput input)
-    : id_(std::move(id)),
-      sweep_id_(std::move(sweep_id)),
-      spec_(std::move(spec)),
-      create_time_(absl::Now()) {
-  absl::MutexLock lock(&mu_);
-  train_spec_ = input.spec;
-  memory_bytes_ =
-      static_cast<int64_t>(train::EstimateJobBytes(input.spec, input.train, input.validation));
-  input_ = std::make_unique<JobInput>(std::move(input));
-}
-
-v1::Job Job::ToProto(bool include_weights) const {
-  v1::Job out;
-  out.set_id(id_);
-  out.set_name(spec_.name());
-  *out.mutable_spec() = spec_;
-  out.set_sweep_id(sweep_id_);
-  SetTime(create_time_, out.mutable_create_time());
-  absl::MutexLock lock(&mu_);
-  out.set_state(state_);
-  if (start_time_ != absl::InfinitePast()) SetTime(start_time_, out.mutable_start_time());
-  if (end_time_ != absl::InfinitePast()) SetTime(end_time_, out.mutable_end_time());
-  if (!reports_.empty()) *out.mutable_last_progress() = reports_.back();
-  out.set_reports(static_cast<int64_t>(reports_.size()));
-  if (has_result_) *out.mutable_result() = result_;
-  if (!error_.ok()) {
-    out.mutable_error()->set_code(static_cast<int>(error_.code()));
-    out.mutable_error()->set_message(std::string(error_.message()));
-  }
-  if (include_weights) server::ToProto(train_spec_, weights_, out.mutable_weights());
-  out.set_memory_bytes(memory_bytes_);
-  return out;
-}
-
-bool Job::ReadUpdate(int64_t index, v1::WatchJobResponse* out, bool* ended) const {
-  {
-    absl::MutexLock lock(&mu_);
-    *ended = false;
-    if (index < static_cast<int64_t>(reports_.size())) {
-      *out->mutable_progress() = reports_[index];
-      return true;
-    }
-    if (!Ended(state_)) return false;
-  }
-  *ended = true;
-  *out->mutable_job() = ToProto(/*include_weights=*/false);
-  return true;
-}
-
-bool Job::ended() const {
-  absl::MutexLock lock(&mu_);
-  return Ended(state_);
-}
-
-void Job::Subscribe(JobListener* listener) {
-  absl::MutexLock lock(&listeners_mu_);
-  listeners_.push_back(listener);
-}
-
-void Job::Unsubscribe(JobListener* listener) {
-  absl::MutexLock lock(&listeners_mu_);
-  listeners_.erase(std::remove(listeners_.begin(), listeners_.end(), listener), listeners_.end());
-}
-
-void Job::WhenEnded(std::function<void()> callback) {
-  {
-    // Under listeners_mu_, which Notify holds while it checks: a callback is either run here or
-    // by the Notify that follows the end, never both or neither.
-    absl::MutexLock lock(&listeners_mu_);
-    if (!ended()) {
-      when_ended_.push_back(std::move(callback));
-      return;
-    }
-  }
-  callback();
-}
-
-void Job::Notify() {
-  std::vector<std::function<void()>> ended_callbacks;
-  {
-    // Holding the lock while calling keeps Unsubscribe from returning mid-call.
-    absl::MutexLock lock(&listeners_mu_);
-    for (JobListener* l : listeners_) l->OnJobUpdate();
-    if (ended()) ended_callbacks.swap(when_ended_);
-  }
-  for (auto& callback : ended_callbacks) callback();
-}
-
-// ---- JobManager ----
 
 JobManager::JobManager(const JobManagerOptions& options, Metrics* metrics)
     : options_(options), metrics_(metrics) {
@@ -167,7 +74,7 @@ void JobManager::CancelAll() {
     absl::MutexLock lock(&mu_);
     for (const std::shared_ptr<Job>& job : queue_) {
       absl::MutexLock job_lock(&job->mu_);
-      EndJob(*job, v1::JOB_STATE_CANCELLED);
+      EndJob(*job, JobState::kCancelled);
       cancelled.push_back(job);
     }
     queue_.clear();
@@ -176,89 +83,62 @@ void JobManager::CancelAll() {
   for (const auto& job : cancelled) job->Notify();
 }
 
-absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec) {
-  // Conversion (which generates data) happens outside the lock.
-  ACTSERVE_ASSIGN_OR_RETURN(JobInput input, ToJobInput(spec, options_.limits, options_.backends));
-  absl::MutexLock lock(&mu_);
+absl::Status JobManager::CheckRoom(int count, const char* what) const {
   if (draining_ || stopping_) {
-    return absl::UnavailableError("the server is shutting down; submit the job elsewhere");
+    return absl::UnavailableError(
+        absl::StrCat("the server is shutting down; submit the ", what, " elsewhere"));
   }
-  if (static_cast<int>(queue_.size()) >= options_.max_queued) {
+  if (count == 1 && static_cast<int>(queue_.size()) >= options_.max_queued) {
     return absl::ResourceExhaustedError(absl::StrFormat(
         "the job queue is full: %d jobs wait for a worker (--max_queued_jobs); retry later",
         queue_.size()));
-  }
-  return Enqueue(spec, std::move(input), "")->ToProto(false);
-}
-
-std::shared_ptr<Job> JobManager::Enqueue(const v1::JobSpec& spec, JobInput input,
-                                         const std::string& sweep_id) {
-  const int64_t n = next_id_++;
-  auto job = std::make_shared<Job>(absl::StrCat("job-", n), sweep_id, WithoutInlineData(spec),
-                                   std::move(input));
-  jobs_[n] = job;
-  queue_.push_back(job);
-  if (metrics_ != nullptr) metrics_->RecordJobSubmitted();
-  return job;
-}
-
-absl::StatusOr<v1::Sweep> JobManager::SubmitSweep(const v1::SubmitSweepRequest& request) {
-  const int count = request.activations_size();
-  if (count < 1 || count > 64) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("activations: %d given; expected 1 to 64", count));
-  }
-  if (request.spec().layers_size() < 2) {
-    return absl::InvalidArgumentError(
-        "spec.layers: a sweep needs at least one hidden layer whose activation it varies");
-  }
-  std::vector<std::pair<v1::JobSpec, JobInput>> runs;
-  for (int i = 0; i < count; ++i) {
-    const v1::SweepActivation& a = request.activations(i);
-    v1::JobSpec spec = request.spec();
-    spec.set_name(absl::StrCat(spec.name().empty() ? "sweep" : spec.name(), "/", a.activation()));
-    for (int l = 0; l + 1 < spec.layers_size(); ++l) {
-      spec.mutable_layers(l)->set_activation(a.activation());
-      *spec.mutable_layers(l)->mutable_params() = a.params();
-    }
-    absl::StatusOr<JobInput> input = ToJobInput(spec, options_.limits, options_.backends);
-    if (!input.ok()) {
-      return absl::Status(
-          input.status().code(),
-          absl::StrFormat("activations[%d] (%s): %s", i, a.activation(), input.status().message()));
-    }
-    runs.emplace_back(std::move(spec), std::move(*input));
-  }
-  absl::MutexLock lock(&mu_);
-  if (draining_ || stopping_) {
-    return absl::UnavailableError("the server is shutting down; submit the sweep elsewhere");
   }
   if (static_cast<int>(queue_.size()) + count > options_.max_queued) {
     return absl::ResourceExhaustedError(absl::StrFormat(
         "the job queue cannot take %d more jobs: %d of %d places are taken (--max_queued_jobs)",
         count, queue_.size(), options_.max_queued));
   }
-  v1::Sweep sweep;
-  sweep.set_id(absl::StrCat("sweep-", next_id_++));
-  for (auto& [spec, input] : runs) {
-    *sweep.add_jobs() = Enqueue(spec, std::move(input), sweep.id())->ToProto(false);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<JobView> JobManager::Submit(JobRequest request) {
+  absl::MutexLock lock(&mu_);
+  ACTSERVE_RETURN_IF_ERROR(CheckRoom(1, "job"));
+  return Enqueue(std::move(request), "")->View(false);
+}
+
+std::shared_ptr<Job> JobManager::Enqueue(JobRequest request, const std::string& sweep_id) {
+  const int64_t n = next_id_++;
+  auto job = std::make_shared<Job>(absl::StrCat("job-", n), sweep_id, std::move(request));
+  jobs_[n] = job;
+  queue_.push_back(job);
+  if (metrics_ != nullptr) metrics_->RecordJobSubmitted();
+  return job;
+}
+
+absl::StatusOr<SweepView> JobManager::SubmitSweep(std::vector<JobRequest> jobs,
+                                                  std::string description) {
+  absl::MutexLock lock(&mu_);
+  ACTSERVE_RETURN_IF_ERROR(CheckRoom(static_cast<int>(jobs.size()), "sweep"));
+  SweepView sweep{.id = absl::StrCat("sweep-", next_id_++), .description = std::move(description)};
+  for (JobRequest& request : jobs) {
+    sweep.jobs.push_back(Enqueue(std::move(request), sweep.id)->View(false));
   }
-  *sweep.mutable_activations() = request.activations();
-  sweeps_[sweep.id()] = sweep;
+  sweeps_[sweep.id] = {.description = sweep.description, .jobs = sweep.jobs};
   return sweep;
 }
 
-absl::StatusOr<v1::Sweep> JobManager::GetSweep(const std::string& id) const {
+absl::StatusOr<SweepView> JobManager::GetSweep(const std::string& id) const {
   absl::MutexLock lock(&mu_);
   auto it = sweeps_.find(id);
   if (it == sweeps_.end()) {
     return UnknownSweep(id);
   }
-  v1::Sweep out = it->second;
-  for (v1::Job& job : *out.mutable_jobs()) {
-    std::optional<int64_t> n = JobNumber(job.id());
+  SweepView out{.id = id, .description = it->second.description, .jobs = it->second.jobs};
+  for (JobView& job : out.jobs) {
+    std::optional<int64_t> n = JobNumber(job.id);
     auto j = n ? jobs_.find(*n) : jobs_.end();
-    if (j != jobs_.end()) job = j->second->ToProto(false);  // else: deleted; keep the last view
+    if (j != jobs_.end()) job = j->second->View(false);  // else: deleted; keep the last view
   }
   return out;
 }
@@ -271,14 +151,14 @@ absl::StatusOr<std::shared_ptr<Job>> JobManager::Find(const std::string& id) con
   return it->second;
 }
 
-std::vector<v1::Job> JobManager::List() const {
+std::vector<JobView> JobManager::List() const {
   std::vector<std::shared_ptr<Job>> jobs;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [n, job] : jobs_) jobs.push_back(job);
   }
-  std::vector<v1::Job> out;
-  for (const auto& job : jobs) out.push_back(job->ToProto(false));
+  std::vector<JobView> out;
+  for (const auto& job : jobs) out.push_back(job->View(false));
   return out;
 }
 
@@ -291,11 +171,11 @@ absl::StatusOr<std::shared_ptr<Job>> JobManager::Cancel(const std::string& id) {
       if (Ended(job->state_)) {
         return absl::FailedPreconditionError(absl::StrFormat(
             "%s has already ended (%s); only queued or running jobs can be cancelled", id,
-            v1::JobState_Name(job->state_)));
+            JobStateName(job->state_)));
       }
-      if (job->state_ == v1::JOB_STATE_QUEUED) {
+      if (job->state_ == JobState::kQueued) {
         queue_.erase(std::remove(queue_.begin(), queue_.end(), job), queue_.end());
-        EndJob(*job, v1::JOB_STATE_CANCELLED);
+        EndJob(*job, JobState::kCancelled);
       }
       job->cancel_requested_.store(true);
     }
@@ -319,19 +199,16 @@ absl::Status JobManager::Delete(const std::string& id) {
   return absl::OkStatus();
 }
 
-absl::Status JobManager::TrainedNetwork(const std::string& id, train::TrainSpec* spec,
-                                        std::vector<train::LayerWeights>* weights) const {
+absl::StatusOr<TrainedNetwork> JobManager::Trained(const std::string& id) const {
   ACTSERVE_ASSIGN_OR_RETURN(std::shared_ptr<Job> job, Find(id));
   absl::MutexLock lock(&job->mu_);
   if (!Ended(job->state_) || job->weights_.empty()) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "job_id: %s has no trained network (%s); predict with a job that succeeded or was "
         "cancelled after training began",
-        id, v1::JobState_Name(job->state_)));
+        id, JobStateName(job->state_)));
   }
-  *spec = job->train_spec_;
-  *weights = job->weights_;
-  return absl::OkStatus();
+  return TrainedNetwork{.spec = job->train_spec_, .weights = job->weights_};
 }
 
 void JobManager::StartDraining() {
@@ -400,8 +277,8 @@ void JobManager::RunJob(const std::shared_ptr<Job>& job, Backend& backend) {
   std::unique_ptr<JobInput> input;
   {
     absl::MutexLock lock(&job->mu_);
-    if (job->state_ != v1::JOB_STATE_QUEUED) return;  // cancelled meanwhile
-    job->state_ = v1::JOB_STATE_RUNNING;
+    if (job->state_ != JobState::kQueued) return;  // cancelled meanwhile
+    job->state_ = JobState::kRunning;
     job->start_time_ = absl::Now();
     input = std::move(job->input_);
   }
@@ -410,18 +287,16 @@ void JobManager::RunJob(const std::shared_ptr<Job>& job, Backend& backend) {
   train::TrainOptions options;
   options.backend = &backend;
   if (input->cuda) {
-    options.engine = [device = options_.backends.cuda_device](const train::TrainSpec& spec) {
+    options.engine = [device = options_.cuda_device](const train::TrainSpec& spec) {
       return NewCudaEngine(spec, {.device = device});
     };
   }
   options.max_wall_time = input->max_wall_time;
   options.stop_requested = [&job] { return job->cancel_requested_.load(); };
   options.on_progress = [&](const train::Progress& p) {
-    v1::Progress report;
-    ToProto(p, &report);
     {
       absl::MutexLock lock(&job->mu_);
-      job->reports_.push_back(std::move(report));
+      job->reports_.push_back(p);
     }
     if (metrics_ != nullptr) metrics_->RecordTrainingSteps(p.step - last_step);
     last_step = p.step;
@@ -431,51 +306,42 @@ void JobManager::RunJob(const std::shared_ptr<Job>& job, Backend& backend) {
   absl::StatusOr<train::TrainResult> result =
       train::Train(input->spec, std::move(input->train), std::move(input->validation), options);
   input.reset();
-  {
-    absl::MutexLock lock(&job->mu_);
-    if (!result.ok()) {
-      job->error_ = result.status();
-      EndJob(*job, v1::JOB_STATE_FAILED);
-    } else {
-      if (metrics_ != nullptr) metrics_->RecordTrainingSteps(result->steps - last_step);
-      switch (result->outcome) {
-        case train::Outcome::kFailed:
-          job->error_ = result->failure;
-          EndJob(*job, v1::JOB_STATE_FAILED);
-          break;
-        case train::Outcome::kCancelled:
-          if (result->steps > 0) {
-            job->weights_ = std::move(result->weights);
-            ToProto(*result, &job->result_);
-            job->has_result_ = true;
-          }
-          EndJob(*job, v1::JOB_STATE_CANCELLED);
-          break;
-        default:
-          job->weights_ = std::move(result->weights);
-          ToProto(*result, &job->result_);
-          job->has_result_ = true;
-          EndJob(*job, v1::JOB_STATE_SUCCEEDED);
-      }
-    }
-  }
+  Finish(*job, std::move(result), last_step);
   job->Notify();
 }
 
-void JobManager::EndJob(Job& job, v1::JobState state) {
+void JobManager::Finish(Job& job, absl::StatusOr<train::TrainResult> result, int64_t last_step) {
+  absl::MutexLock lock(&job.mu_);
+  if (!result.ok()) {
+    job.error_ = result.status();
+    return EndJob(job, JobState::kFailed);
+  }
+  if (metrics_ != nullptr) metrics_->RecordTrainingSteps(result->steps - last_step);
+  if (result->outcome == train::Outcome::kFailed) {
+    job.error_ = result->failure;
+    return EndJob(job, JobState::kFailed);
+  }
+  const bool cancelled = result->outcome == train::Outcome::kCancelled;
+  if (!cancelled || result->steps > 0) {
+    job.weights_ = std::move(result->weights);
+    result->weights.clear();
+    job.result_ = *std::move(result);
+  }
+  EndJob(job, cancelled ? JobState::kCancelled : JobState::kSucceeded);
+}
+
+void JobManager::EndJob(Job& job, JobState state) {
   job.state_ = state;
   job.end_time_ = absl::Now();
   job.input_.reset();
-  int64_t report_bytes = 0;
-  for (const v1::Progress& p : job.reports_) report_bytes += p.SpaceUsedLong();
-  job.memory_bytes_ = WeightBytes(job.weights_) + report_bytes;
+  job.memory_bytes_ = WeightBytes(job.weights_) + ReportBytes(job.reports_);
   if (metrics_ != nullptr) {
     double seconds = job.start_time_ == absl::InfinitePast()
                          ? 0
                          : absl::ToDoubleSeconds(job.end_time_ - job.start_time_);
-    metrics_->RecordJobEnded(state == v1::JOB_STATE_SUCCEEDED ? 0
-                             : state == v1::JOB_STATE_FAILED  ? 1
-                                                              : 2,
+    metrics_->RecordJobEnded(state == JobState::kSucceeded ? 0
+                             : state == JobState::kFailed  ? 1
+                                                           : 2,
                              seconds);
   }
 }

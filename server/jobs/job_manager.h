@@ -1,5 +1,6 @@
-// JobManager: the server's training jobs. It validates and queues jobs, runs them on its own
-// fixed set of worker threads (never on gRPC threads), keeps their progress for watchers, and
+// JobManager: the server's training jobs, on core types (the API layer converts protobuf at its
+// edge, server/api/convert_training.h). It queues jobs, runs them on its own fixed set of worker
+// threads (never on gRPC or compute-pool threads), keeps their progress for watchers, and
 // cancels, lists, retains and forgets them. Thread-safe.
 //
 // Jobs live in memory. A job's training data and working buffers are released as soon as it
@@ -8,10 +9,8 @@
 #ifndef ACTSERVE_SERVER_JOBS_JOB_MANAGER_H_
 #define ACTSERVE_SERVER_JOBS_JOB_MANAGER_H_
 
-#include <atomic>
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,9 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "kernels/backend.h"
-#include "proto/actserve/v1/training_service.pb.h"
-#include "server/api/convert_training.h"
+#include "server/jobs/job.h"
 #include "server/metrics/metrics.h"
 
 namespace actserve::server {
@@ -33,65 +30,21 @@ struct JobManagerOptions {
   int workers = 2;         // jobs training at once, one thread each
   int max_queued = 64;     // jobs waiting for a worker; RESOURCE_EXHAUSTED beyond
   int max_retained = 256;  // ended jobs kept for Get, Watch and Predict
-  TrainingLimits limits;
-  Backends backends;  // for the description's backend field
+  int cuda_device = 0;     // where jobs with JobInput::cuda train
 };
 
-// Receives a job's updates (a new report, the end) on the thread that made them. Must not call
-// back into the job's Subscribe/Unsubscribe from OnJobUpdate.
-class JobListener {
- public:
-  virtual ~JobListener() = default;
-  virtual void OnJobUpdate() = 0;
+// A sweep: jobs submitted together.
+struct SweepView {
+  std::string id;
+  // The sweep's description as the API echoes it, opaque to the manager.
+  std::string description;
+  std::vector<JobView> jobs;  // a deleted job as it was last seen
 };
 
-// One job. Shared by the manager, its worker and its watchers; outlives its deletion while
-// any of them holds it.
-class Job {
- public:
-  Job(std::string id, std::string sweep_id, v1::JobSpec spec, JobInput input);
-
-  const std::string& id() const { return id_; }
-  // The job as the API shows it; weights only if asked.
-  v1::Job ToProto(bool include_weights) const;
-  // Report `index` into `out` (true), or when no such report exists yet: the job in its end state
-  // if it has ended (true, *ended set), or false if more may come.
-  bool ReadUpdate(int64_t index, v1::WatchJobResponse* out, bool* ended) const;
-  bool ended() const;
-
-  void Subscribe(JobListener* listener);
-  // After this returns, `listener` is never called again.
-  void Unsubscribe(JobListener* listener);
-  // Calls `callback` once the job has ended: at once (on this thread) if it has, else on the
-  // thread that ends it, after its end state is visible. Must not block.
-  void WhenEnded(std::function<void()> callback);
-
- private:
-  friend class JobManager;
-
-  void Notify();
-
-  const std::string id_, sweep_id_;
-  const v1::JobSpec spec_;  // without inline data
-  const absl::Time create_time_;
-  std::atomic<bool> cancel_requested_{false};
-
-  mutable absl::Mutex mu_;
-  v1::JobState state_ ABSL_GUARDED_BY(mu_) = v1::JOB_STATE_QUEUED;
-  std::unique_ptr<JobInput> input_ ABSL_GUARDED_BY(mu_);  // until the job ends
-  train::TrainSpec train_spec_ ABSL_GUARDED_BY(mu_);
-  std::vector<v1::Progress> reports_ ABSL_GUARDED_BY(mu_);
-  std::vector<train::LayerWeights> weights_ ABSL_GUARDED_BY(mu_);
-  v1::Result result_ ABSL_GUARDED_BY(mu_);
-  bool has_result_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Status error_ ABSL_GUARDED_BY(mu_);
-  absl::Time start_time_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  absl::Time end_time_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  int64_t memory_bytes_ ABSL_GUARDED_BY(mu_) = 0;
-
-  absl::Mutex listeners_mu_;
-  std::vector<JobListener*> listeners_ ABSL_GUARDED_BY(listeners_mu_);
-  std::vector<std::function<void()>> when_ended_ ABSL_GUARDED_BY(listeners_mu_);
+// The network a job trained, for Predict.
+struct TrainedNetwork {
+  train::TrainSpec spec;
+  std::vector<train::LayerWeights> weights;
 };
 
 // The NOT_FOUND statuses for a job id and a sweep id this server does not know (or that the
@@ -109,16 +62,17 @@ class JobManager {
   JobManager(const JobManager&) = delete;
   JobManager& operator=(const JobManager&) = delete;
 
-  // Validates and queues a job (see ToJobInput for the errors); RESOURCE_EXHAUSTED when
-  // max_queued jobs already wait; UNAVAILABLE while draining.
-  absl::StatusOr<v1::Job> Submit(const v1::JobSpec& spec);
-  // One job per activation, queued all or none.
-  absl::StatusOr<v1::Sweep> SubmitSweep(const v1::SubmitSweepRequest& request);
-  absl::StatusOr<v1::Sweep> GetSweep(const std::string& id) const;
+  // Queues a job (its input validated by the caller); RESOURCE_EXHAUSTED when max_queued jobs
+  // already wait; UNAVAILABLE while draining.
+  absl::StatusOr<JobView> Submit(JobRequest request);
+  // Queues `jobs` as one sweep, all or none (RESOURCE_EXHAUSTED when the queue lacks room).
+  absl::StatusOr<SweepView> SubmitSweep(std::vector<JobRequest> jobs, std::string description);
+  // NOT_FOUND for an unknown id (the error names it).
+  absl::StatusOr<SweepView> GetSweep(const std::string& id) const;
 
   // NOT_FOUND for an unknown id (the error names it).
   absl::StatusOr<std::shared_ptr<Job>> Find(const std::string& id) const;
-  std::vector<v1::Job> List() const;
+  std::vector<JobView> List() const;
   // Cancels a queued job at once, and asks a running one to stop before its next step; returns
   // the job without waiting for that (see Job::WhenEnded). FAILED_PRECONDITION if it has
   // already ended.
@@ -127,8 +81,7 @@ class JobManager {
   absl::Status Delete(const std::string& id);
   // The network of an ended job with weights, for Predict: FAILED_PRECONDITION while it has
   // none (queued, running, or failed before its first step).
-  absl::Status TrainedNetwork(const std::string& id, train::TrainSpec* spec,
-                              std::vector<train::LayerWeights>* weights) const;
+  absl::StatusOr<TrainedNetwork> Trained(const std::string& id) const;
 
   // Cancels every queued and running job (running ones stop before their next step).
   void CancelAll();
@@ -143,12 +96,21 @@ class JobManager {
   int64_t memory_bytes() const;
 
  private:
+  struct Sweep {
+    std::string description;
+    std::vector<JobView> jobs;  // as submitted; refreshed from the jobs that still exist
+  };
+
   void Work();
   void RunJob(const std::shared_ptr<Job>& job, Backend& backend);
+  // Records the outcome of Train in the job and ends it.
+  void Finish(Job& job, absl::StatusOr<train::TrainResult> result, int64_t last_step);
   // Marks `job` ended in `state`, releasing its input; records it in the metrics.
-  void EndJob(Job& job, v1::JobState state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(job.mu_);
+  void EndJob(Job& job, JobState state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(job.mu_);
+  // UNAVAILABLE while draining or stopping; RESOURCE_EXHAUSTED without room for `count` jobs.
+  absl::Status CheckRoom(int count, const char* what) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Creates a job with the next id and queues it; the caller has checked the queue's room.
-  std::shared_ptr<Job> Enqueue(const v1::JobSpec& spec, JobInput input, const std::string& sweep_id)
+  std::shared_ptr<Job> Enqueue(JobRequest request, const std::string& sweep_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Drops the oldest ended jobs beyond max_retained.
   void Retain() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -164,7 +126,7 @@ class JobManager {
   std::deque<std::shared_ptr<Job>> queue_ ABSL_GUARDED_BY(mu_);
   // By number, so that iteration is creation order.
   std::map<int64_t, std::shared_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, v1::Sweep> sweeps_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Sweep> sweeps_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> workers_;
 };
 

@@ -1,4 +1,5 @@
-# Settings shared by the whole project and by kernels/ built on its own.
+# Settings shared by the whole project and by kernels/ built on its own (which includes this
+# file from ../cmake).
 # The instruction set to compile for: "native" (this machine: fastest, not portable), a
 # -march level such as "x86-64-v3" (AVX2 and FMA: portable images), or "" (compiler default).
 set(ACTSERVE_MARCH "native" CACHE STRING "Value for -march (empty: compiler default)")
@@ -34,14 +35,9 @@ if(ACTSERVE_CUDA)
     endif()
     enable_language(CUDA)
     find_package(CUDAToolkit REQUIRED)
-    # CMake 3.25 (Debian 12) knows nvcc's dialects up to C++17; nvcc 12 and later take C++20.
-    if(CMAKE_VERSION VERSION_LESS 3.26 AND CMAKE_CUDA_COMPILER_VERSION VERSION_GREATER_EQUAL 12.0)
-      set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
-      set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
-      set(CMAKE_CUDA20_COMPILE_FEATURES cuda_std_20)
-      list(APPEND CMAKE_CUDA_COMPILE_FEATURES cuda_std_20)
-    endif()
-    set(CMAKE_CUDA_STANDARD 20)
+    # The .cu files (and the headers they include) are C++17: the newest dialect CMake 3.25
+    # (Debian 12) knows for nvcc. Everything else is C++20.
+    set(CMAKE_CUDA_STANDARD 17)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     set(ACTSERVE_HAVE_CUDA ON)
   endif()

@@ -2,7 +2,7 @@
 # project's include root, warnings, -march and dependencies. TEST targets link GoogleTest and are
 # registered with ctest.
 include(GoogleTest)
-set(ACTSERVE_ROOT ${CMAKE_CURRENT_LIST_DIR}/../..)
+cmake_path(SET ACTSERVE_ROOT NORMALIZE "${CMAKE_CURRENT_LIST_DIR}/..")
 
 function(actserve_cc)
   cmake_parse_arguments(A "LIBRARY;EXECUTABLE;TEST" "NAME" "SRCS;DEPS" ${ARGN})
