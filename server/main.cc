@@ -31,6 +31,9 @@
 #include "server/api/activation_service.h"
 #include "server/api/handler.h"
 #include "server/api/training_service.h"
+#include "server/auth/auth_admission.h"
+#include "server/auth/grpc_auth.h"
+#include "server/auth/server_security.h"
 #include "server/compute/compute_pool.h"
 #include "server/jobs/job_manager.h"
 #include "server/metrics/metrics.h"
@@ -76,6 +79,23 @@ ABSL_FLAG(int64_t, cuda_min_elements, int64_t{1} << 20,
           "(smaller ones stay on the CPU, where they cost less than the copies to the device).");
 ABSL_FLAG(absl::Duration, drain_deadline, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long calls in flight may take to finish.");
+
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain to serve TLS with (with --tls_key); reloaded when it changes.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert; reloaded when it changes.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle: clients must present a certificate it signed (mTLS). Needs --tls_cert.");
+ABSL_FLAG(std::string, tokens_file, "",
+          "Bearer tokens and their tenants and roles, one 'sha256:<hex> <tenant> <roles>' per "
+          "line (server/auth/README.md); reloaded when it changes. Empty: no tokens, every "
+          "caller is an admin (then the server serves loopback only unless --insecure).");
+ABSL_FLAG(bool, insecure, false,
+          "Allow serving a non-loopback --address without TLS and tokens (or client "
+          "certificates).");
+ABSL_FLAG(bool, reflection, false,
+          "Serve gRPC reflection on a non-loopback --address too (on loopback it is always on).");
+ABSL_FLAG(absl::Duration, credentials_reload, absl::Seconds(1),
+          "How often the TLS files and the tokens file are checked for changes.");
 
 namespace actserve::server {
 namespace {
@@ -184,17 +204,19 @@ void AnnounceListening(int port, int compute_threads, int training_workers,
   std::fflush(stdout);
 }
 
-// Builds and starts the gRPC server with `services`, health and reflection; null (after saying
+// Builds and starts the gRPC server with `services`, health and (if `security` says so)
+// reflection, on `security`'s credentials; null (after saying
 // why) if it cannot listen. `*port` receives the port it listens on.
 std::unique_ptr<grpc::Server> StartServer(const std::vector<grpc::Service*>& services,
-                                          Metrics* metrics, int* port) {
+                                          const auth::ServerSecurity& security, Metrics* metrics,
+                                          int* port) {
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  if (security.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // Without this, a second server on a busy port would silently share it (SO_REUSEPORT).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   const std::string address = absl::GetFlag(FLAGS_address);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), port);
+  builder.AddListeningPort(address, security.credentials, port);
   builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
   builder.SetMaxSendMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
   for (grpc::Service* service : services) builder.RegisterService(service);
@@ -248,6 +270,20 @@ int Run() {
     mallopt(M_ARENA_MAX, absl::GetFlag(FLAGS_malloc_arenas));
   }
   sigset_t signals = BlockStopSignals();
+  absl::StatusOr<auth::ServerSecurity> security =
+      auth::SetUpSecurity({.address = absl::GetFlag(FLAGS_address),
+                           .tls_cert = absl::GetFlag(FLAGS_tls_cert),
+                           .tls_key = absl::GetFlag(FLAGS_tls_key),
+                           .tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca),
+                           .tokens_file = absl::GetFlag(FLAGS_tokens_file),
+                           .insecure = absl::GetFlag(FLAGS_insecure),
+                           .reflection = absl::GetFlag(FLAGS_reflection),
+                           .reload_interval = absl::GetFlag(FLAGS_credentials_reload)});
+  if (!security.ok()) {
+    std::fprintf(stderr, "actserve: %s\n", std::string(security.status().message()).c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "actserve: security: %s\n", security->summary.c_str());
   OwnedBackends backends = OpenBackends();
   std::unique_ptr<Metrics> metrics;  // null: no metrics
   if (!absl::GetFlag(FLAGS_metrics_address).empty()) {
@@ -258,11 +294,16 @@ int Run() {
                                   : HardwareThreads();
   ComputePool pool(compute_threads, absl::GetFlag(FLAGS_max_queued));
   CallTracker calls;
-  std::unique_ptr<Admission> admission = NewAdmitAll();
-  Handler handler(pool, calls, *admission, metrics.get());
+  std::unique_ptr<Admission> admit_all = NewAdmitAll();
+  // Authentication and roles come first; the rules after it see only authorized calls.
+  std::unique_ptr<Admission> authenticated =
+      security->tokens != nullptr ? auth::NewAuthAdmission(*security->tokens, *admit_all) : nullptr;
+  Handler handler(pool, calls, authenticated != nullptr ? *authenticated : *admit_all,
+                  metrics.get());
   const JobManagerOptions job_options = JobOptionsFromFlags(backends.view);
   JobManager jobs(job_options, metrics.get());
-  TrainingServiceImpl training(jobs, handler, backends.view, TrainingLimitsFromFlags());
+  const auth::CallGuard guard(security->tokens.get());
+  TrainingServiceImpl training(jobs, handler, backends.view, TrainingLimitsFromFlags(), guard);
   ActivationServiceImpl activation(
       backends.view, handler, {.max_elements = absl::GetFlag(FLAGS_max_elements)}, metrics.get());
 
@@ -279,7 +320,7 @@ int Run() {
   }
   int port = 0;
   std::unique_ptr<grpc::Server> server =
-      StartServer({&activation, &training}, metrics.get(), &port);
+      StartServer({&activation, &training}, *security, metrics.get(), &port);
   if (server == nullptr) return 1;
   AnnounceListening(port, compute_threads, job_options.workers, endpoint.exposer.get());
 

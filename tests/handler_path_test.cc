@@ -342,7 +342,8 @@ TEST(HandlerPathTest, EveryRpcAsksAdmissionAndARefusalReachesTheClientAndIsCount
   server::Handler handler(pool, calls, rule, &metrics);
   server::JobManager jobs({.workers = 1}, &metrics);
   server::ActivationServiceImpl activation(backends, handler, {}, &metrics);
-  server::TrainingServiceImpl training(jobs, handler, backends, {});
+  const server::auth::CallGuard guard(nullptr);  // no tokens: every caller is an admin
+  server::TrainingServiceImpl training(jobs, handler, backends, {}, guard);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);

@@ -133,24 +133,46 @@ int64_t Bytes(const google::protobuf::Message& request) {
 }  // namespace
 
 TrainingServiceImpl::TrainingServiceImpl(JobManager& jobs, Handler& handler,
-                                         const Backends& backends, const TrainingLimits& limits)
-    : jobs_(jobs), handler_(handler), backends_(backends), limits_(limits) {}
+                                         const Backends& backends, const TrainingLimits& limits,
+                                         const auth::CallGuard& guard)
+    : jobs_(jobs), handler_(handler), backends_(backends), limits_(limits), guard_(guard) {}
+
+absl::StatusOr<auth::Principal> TrainingServiceImpl::Caller(
+    const grpc::CallbackServerContext& context, const Method& method) const {
+  absl::StatusOr<std::optional<auth::Principal>> caller = guard_.Check(context, method.path);
+  if (!caller.ok()) return caller.status();
+  if (!caller->has_value()) return absl::InternalError("a training rpc without a caller");
+  return **caller;
+}
+
+absl::Status TrainingServiceImpl::CheckJob(const absl::StatusOr<auth::Principal>& caller,
+                                           const std::string& id) const {
+  if (!caller.ok()) return caller.status();
+  return owners_.Visible(*caller, id) ? absl::OkStatus() : UnknownJob(id);
+}
 
 grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitJob(grpc::CallbackServerContext* context,
                                                          const v1::SubmitJobRequest* request,
                                                          v1::Job* response) {
-  return handler_.Unary(context, kSubmitJob, Bytes(*request), Placement::kPool,
-                        [this, request, response]() -> absl::Status {
-                          ACTSERVE_ASSIGN_OR_RETURN(
-                              JobRequest job, ToJobRequest(request->spec(), limits_, backends_));
-                          return Answer(jobs_.Submit(std::move(job)), response);
-                        });
+  return handler_.Unary(
+      context, kSubmitJob, Bytes(*request), Placement::kPool,
+      [this, request, response, caller = Caller(*context, kSubmitJob)]() -> absl::Status {
+        if (!caller.ok()) return caller.status();
+        ACTSERVE_ASSIGN_OR_RETURN(JobRequest job,
+                                  ToJobRequest(request->spec(), limits_, backends_));
+        absl::Status s = Answer(jobs_.Submit(std::move(job)), response);
+        if (s.ok()) owners_.Record(response->id(), caller->tenant);
+        return s;
+      });
 }
 
 grpc::ServerWriteReactor<v1::WatchJobResponse>* TrainingServiceImpl::WatchJob(
     grpc::CallbackServerContext* context, const v1::WatchJobRequest* request) {
   absl::StatusOr<Handler::StreamSlot> slot = handler_.OpenStream(context, kWatchJob, true);
-  absl::StatusOr<std::shared_ptr<Job>> job = jobs_.Find(request->id());
+  absl::Status visible =
+      slot.ok() ? CheckJob(Caller(*context, kWatchJob), request->id()) : absl::OkStatus();
+  absl::StatusOr<std::shared_ptr<Job>> job =
+      visible.ok() ? jobs_.Find(request->id()) : absl::StatusOr<std::shared_ptr<Job>>(visible);
   absl::Status bad = slot.ok() ? job.status() : slot.status();
   if (bad.ok() && request->from_report() < 0) {
     bad = absl::InvalidArgumentError(
@@ -171,22 +193,28 @@ grpc::ServerWriteReactor<v1::WatchJobResponse>* TrainingServiceImpl::WatchJob(
 grpc::ServerUnaryReactor* TrainingServiceImpl::GetJob(grpc::CallbackServerContext* context,
                                                       const v1::GetJobRequest* request,
                                                       v1::Job* response) {
-  return handler_.Unary(context, kGetJob, Bytes(*request), Placement::kInline,
-                        [this, request, response]() -> absl::Status {
-                          absl::StatusOr<std::shared_ptr<Job>> job = jobs_.Find(request->id());
-                          if (!job.ok()) return job.status();
-                          ToProto((*job)->View(request->include_weights()), response);
-                          return absl::OkStatus();
-                        });
+  return handler_.Unary(
+      context, kGetJob, Bytes(*request), Placement::kInline,
+      [this, request, response, caller = Caller(*context, kGetJob)]() -> absl::Status {
+        if (absl::Status s = CheckJob(caller, request->id()); !s.ok()) return s;
+        absl::StatusOr<std::shared_ptr<Job>> job = jobs_.Find(request->id());
+        if (!job.ok()) return job.status();
+        ToProto((*job)->View(request->include_weights()), response);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* TrainingServiceImpl::ListJobs(grpc::CallbackServerContext* context,
                                                         const v1::ListJobsRequest* request,
                                                         v1::ListJobsResponse* response) {
   return handler_.Unary(context, kListJobs, Bytes(*request), Placement::kInline,
-                        [this, response]() -> absl::Status {
-                          for (const JobView& job : jobs_.List())
-                            ToProto(job, response->add_jobs());
+                        [this, response, caller = Caller(*context, kListJobs)]() -> absl::Status {
+                          if (!caller.ok()) return caller.status();
+                          for (const JobView& job : jobs_.List()) {
+                            if (owners_.Visible(*caller, job.id)) {
+                              ToProto(job, response->add_jobs());
+                            }
+                          }
                           return absl::OkStatus();
                         });
 }
@@ -196,26 +224,33 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::CancelJob(grpc::CallbackServerCon
                                                          v1::Job* response) {
   // Answers once the job has ended: at once for a queued job, within a step for a running one,
   // on the worker's thread; no thread waits meanwhile.
-  return handler_.UnaryAsync(context, kCancelJob, Bytes(*request), Placement::kInline,
-                             [this, request, response](Handler::Done done) {
-                               absl::StatusOr<std::shared_ptr<Job>> job =
-                                   jobs_.Cancel(request->id());
-                               if (!job.ok()) return done([&] { return job.status(); });
-                               auto finish = std::make_shared<Handler::Done>(std::move(done));
-                               (*job)->WhenEnded([job = *job, response, finish] {
-                                 (*finish)([&] {
-                                   ToProto(job->View(false), response);
-                                   return absl::OkStatus();
-                                 });
-                               });
-                             });
+  return handler_.UnaryAsync(
+      context, kCancelJob, Bytes(*request), Placement::kInline,
+      [this, request, response, caller = Caller(*context, kCancelJob)](Handler::Done done) {
+        absl::Status visible = CheckJob(caller, request->id());
+        if (!visible.ok()) return done([&] { return visible; });
+        absl::StatusOr<std::shared_ptr<Job>> job = jobs_.Cancel(request->id());
+        if (!job.ok()) return done([&] { return job.status(); });
+        auto finish = std::make_shared<Handler::Done>(std::move(done));
+        (*job)->WhenEnded([job = *job, response, finish] {
+          (*finish)([&] {
+            ToProto(job->View(false), response);
+            return absl::OkStatus();
+          });
+        });
+      });
 }
 
 grpc::ServerUnaryReactor* TrainingServiceImpl::DeleteJob(grpc::CallbackServerContext* context,
                                                          const v1::DeleteJobRequest* request,
                                                          v1::DeleteJobResponse*) {
   return handler_.Unary(context, kDeleteJob, Bytes(*request), Placement::kInline,
-                        [this, request] { return jobs_.Delete(request->id()); });
+                        [this, request, caller = Caller(*context, kDeleteJob)] {
+                          if (absl::Status s = CheckJob(caller, request->id()); !s.ok()) return s;
+                          absl::Status s = jobs_.Delete(request->id());
+                          if (s.ok()) owners_.Forget(request->id());
+                          return s;
+                        });
 }
 
 grpc::ServerUnaryReactor* TrainingServiceImpl::Predict(grpc::CallbackServerContext* context,
@@ -223,9 +258,11 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::Predict(grpc::CallbackServerConte
                                                        v1::PredictResponse* response) {
   return handler_.Unary(
       context, kPredict, Bytes(*request), Placement::kPool,
-      [this, request, response]() -> absl::Status {
+      [this, request, response, caller = Caller(*context, kPredict)]() -> absl::Status {
+        if (!caller.ok()) return caller.status();
         std::optional<TrainedNetwork> job;
         if (request->model_case() == v1::PredictRequest::kJobId) {
+          ACTSERVE_RETURN_IF_ERROR(CheckJob(caller, request->job_id()));
           ACTSERVE_ASSIGN_OR_RETURN(job, jobs_.Trained(request->job_id()));
         } else if (request->model_case() != v1::PredictRequest::kNetwork) {
           return absl::InvalidArgumentError(
@@ -244,10 +281,15 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitSweep(grpc::CallbackServerC
                                                            v1::Sweep* response) {
   return handler_.Unary(
       context, kSubmitSweep, Bytes(*request), Placement::kPool,
-      [this, request, response]() -> absl::Status {
+      [this, request, response, caller = Caller(*context, kSubmitSweep)]() -> absl::Status {
+        if (!caller.ok()) return caller.status();
         ACTSERVE_ASSIGN_OR_RETURN(std::vector<JobRequest> jobs,
                                   ToSweepRequests(*request, limits_, backends_));
-        return Answer(jobs_.SubmitSweep(std::move(jobs), SweepDescription(*request)), response);
+        ACTSERVE_RETURN_IF_ERROR(
+            Answer(jobs_.SubmitSweep(std::move(jobs), SweepDescription(*request)), response));
+        owners_.Record(response->id(), caller->tenant);
+        for (const v1::Job& job : response->jobs()) owners_.Record(job.id(), caller->tenant);
+        return absl::OkStatus();
       });
 }
 
@@ -256,7 +298,11 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::GetSweep(grpc::CallbackServerCont
                                                         v1::Sweep* response) {
   return handler_.Unary(
       context, kGetSweep, Bytes(*request), Placement::kInline,
-      [this, request, response] { return Answer(jobs_.GetSweep(request->id()), response); });
+      [this, request, response, caller = Caller(*context, kGetSweep)]() -> absl::Status {
+        if (!caller.ok()) return caller.status();
+        if (!owners_.Visible(*caller, request->id())) return UnknownSweep(request->id());
+        return Answer(jobs_.GetSweep(request->id()), response);
+      });
 }
 
 }  // namespace actserve::server

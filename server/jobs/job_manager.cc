@@ -23,14 +23,6 @@ std::optional<int64_t> JobNumber(const std::string& id) {
   return n;
 }
 
-absl::Status UnknownJob(const std::string& id) {
-  return absl::NotFoundError(
-      absl::StrFormat("id: no job \"%s\" on this server (ListJobs lists "
-                      "them; ended jobs are kept until deleted or "
-                      "displaced by newer ones)",
-                      id));
-}
-
 int64_t WeightBytes(const std::vector<train::LayerWeights>& weights) {
   int64_t n = 0;
   for (const auto& w : weights) {
@@ -49,6 +41,18 @@ int64_t ReportBytes(const std::vector<train::Progress>& reports) {
 }
 
 }  // namespace
+
+absl::Status UnknownJob(const std::string& id) {
+  return absl::NotFoundError(
+      absl::StrFormat("id: no job \"%s\" on this server (ListJobs lists "
+                      "them; ended jobs are kept until deleted or "
+                      "displaced by newer ones)",
+                      id));
+}
+
+absl::Status UnknownSweep(const std::string& id) {
+  return absl::NotFoundError(absl::StrFormat("id: no sweep \"%s\" on this server", id));
+}
 
 JobManager::JobManager(const JobManagerOptions& options, Metrics* metrics)
     : options_(options), metrics_(metrics) {
@@ -128,7 +132,7 @@ absl::StatusOr<SweepView> JobManager::GetSweep(const std::string& id) const {
   absl::MutexLock lock(&mu_);
   auto it = sweeps_.find(id);
   if (it == sweeps_.end()) {
-    return absl::NotFoundError(absl::StrFormat("id: no sweep \"%s\" on this server", id));
+    return UnknownSweep(id);
   }
   SweepView out{.id = id, .description = it->second.description, .jobs = it->second.jobs};
   for (JobView& job : out.jobs) {

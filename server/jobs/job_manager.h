@@ -47,6 +47,11 @@ struct TrainedNetwork {
   std::vector<train::LayerWeights> weights;
 };
 
+// The NOT_FOUND statuses for a job id and a sweep id this server does not know (or that the
+// caller may not see: another tenant's).
+absl::Status UnknownJob(const std::string& id);
+absl::Status UnknownSweep(const std::string& id);
+
 class JobManager {
  public:
   // `metrics` may be null (no metrics) and must outlive the manager.
