@@ -313,6 +313,9 @@ void JobManager::RunJob(const std::shared_ptr<Job>& job, Backend& backend) {
 void JobManager::Finish(Job& job, absl::StatusOr<train::TrainResult> result, int64_t last_step) {
   absl::MutexLock lock(&job.mu_);
   if (!result.ok()) {
+    // Only a stop request makes Train return CANCELLED (an evaluation it interrupted): the job
+    // was cancelled, not failed.
+    if (absl::IsCancelled(result.status())) return EndJob(job, JobState::kCancelled);
     job.error_ = result.status();
     return EndJob(job, JobState::kFailed);
   }
