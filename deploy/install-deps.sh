@@ -12,7 +12,8 @@ set -eu
 PACKAGES="cmake make g++ pkg-config libabsl-dev libeigen3-dev libgtest-dev libgmock-dev
   libbenchmark-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev prometheus-cpp-dev
   prometheus curl python3 python3-grpcio python3-protobuf python3-numpy python3-torch
-  python3-pip python3-setuptools python3-wheel nginx docker-compose python3-yaml clang-format"
+  python3-pip python3-setuptools python3-wheel nginx docker-compose python3-yaml clang-format
+  git"
 # TLS and tokens (server/auth/): libcrypto for SHA-256 and key checks, openssl for the tests' CA.
 PACKAGES="$PACKAGES libssl-dev openssl"
 if [ "${1:-}" = "--bench" ]; then
