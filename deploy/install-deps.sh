@@ -3,14 +3,18 @@
 # missing (no apt call at all). Run as root or with sudo available.
 #
 #   deploy/install-deps.sh          build and test dependencies
-#   deploy/install-deps.sh --bench  plus what the comparison benchmarks run (PyTorch, oneDNN)
+#   deploy/install-deps.sh --bench  plus what the comparison benchmarks run (oneDNN, OpenBLAS)
 set -eu
 
 PACKAGES="cmake make g++ pkg-config libabsl-dev libeigen3-dev libgtest-dev libgmock-dev
   libbenchmark-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev prometheus-cpp-dev
-  prometheus curl python3 python3-grpcio python3-protobuf"
+  prometheus curl python3 python3-grpcio python3-protobuf python3-numpy python3-torch
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev"
+# python3-numpy, python3-torch: tests/training_parity_test.py checks training against PyTorch.
+# clang-14, libfuzzer-14-dev, libclang-rt-14-dev: the fuzz targets and the ASan/UBSan and TSan
+# builds of tests/sanitizers/ (each skips, exit 77, where they are missing).
 if [ "${1:-}" = "--bench" ]; then
-  PACKAGES="$PACKAGES python3 python3-numpy python3-torch libdnnl-dev libopenblas0-openmp"
+  PACKAGES="$PACKAGES libdnnl-dev libopenblas0-openmp"
 fi
 
 missing=""
