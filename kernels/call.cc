@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "kernels/util/untrusted.h"
 
 namespace actserve {
 namespace {
@@ -79,11 +80,12 @@ std::string ShapeToString(const std::vector<int64_t>& shape) {
 }
 
 absl::StatusOr<ActivationCall> PrepareCall(const CallSpec& spec) {
-  std::optional<ActivationId> id = FindActivation(spec.activation);
+  std::optional<ActivationId> id;
+  if (spec.activation.size() <= kMaxActivationNameBytes) id = FindActivation(spec.activation);
   if (!id.has_value()) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "activation: unknown activation '%s'; ListActivations names the %d known ones",
-        spec.activation, kNumActivations));
+        "activation: unknown activation %s; ListActivations names the %d known ones",
+        QuoteUntrusted(spec.activation), kNumActivations));
   }
   ActivationCall call;
   call.id = *id;
@@ -127,8 +129,8 @@ absl::StatusOr<ActivationCall> PrepareCall(const CallSpec& spec) {
     while (k < num_params && name != info.params[k].name) ++k;
     if (k == num_params) {
       return absl::InvalidArgumentError(
-          absl::StrFormat("params: %s has no parameter '%s'; its parameters are: %s", info.name,
-                          name, ParamNames(info)));
+          absl::StrFormat("params: %s has no parameter %s; its parameters are: %s", info.name,
+                          QuoteUntrusted(name), ParamNames(info)));
     }
     const ParamSpec& p = info.params[k];
     if (given[k]) {

@@ -242,6 +242,7 @@ class CudaEngine final : public train::Engine {
         optimizer_.Rule(static_cast<T>(lr), static_cast<T>(spec_.optimizer.l2));
     const train::UpdateRule<T> rule = optimizer_.Rule(static_cast<T>(lr), T(0));
     for (Layer& layer : layers_) {
+      if (layer.plan.frozen) continue;  // nor its parameter: learnable is -1 then
       ACTSERVE_RETURN_IF_ERROR(Update(weights_rule, layer.w));
       ACTSERVE_RETURN_IF_ERROR(Update(rule, layer.b));
       if (layer.plan.learnable >= 0) ACTSERVE_RETURN_IF_ERROR(Update(rule, layer.p));

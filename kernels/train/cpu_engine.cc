@@ -68,6 +68,7 @@ class CpuEngine final : public Engine {
     auto& layers = net_.layers();
     for (size_t l = 0; l < layers.size(); ++l) {
       auto& layer = layers[l];
+      if (layer.frozen) continue;  // nor its parameter: learnable is -1 then
       optimizer_->Update(3 * l, Span(layer.w), ConstSpan(grads_.w[l]), step_lr, l2);
       optimizer_->Update(3 * l + 1, Span(layer.b), ConstSpan(grads_.b[l]), step_lr, T(0));
       if (layer.learnable >= 0) {

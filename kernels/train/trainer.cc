@@ -98,7 +98,9 @@ class Run {
     ACTSERVE_ASSIGN_OR_RETURN(result.weights, engine_->Weights());
     result.has_accuracy = has_accuracy_;
     result.has_validation = has_validation_;
-    if (result.outcome != Outcome::kFailed) {
+    if (result.outcome == Outcome::kCancelled) {
+      LastMetrics(result);  // a cancelled job is not evaluated again
+    } else if (result.outcome != Outcome::kFailed) {
       absl::StatusOr<BatchLoss> tr = engine_->Evaluate(Split::kTrain, options_.stop_requested);
       if (tr.ok()) {
         result.train_loss = tr->loss;
@@ -170,11 +172,36 @@ class Run {
       monitored = v.loss;
     }
     ACTSERVE_ASSIGN_OR_RETURN(p.layers, engine_->TakeDiagnostics());
+    last_train_ = {p.train_loss, p.train_accuracy, period_.rows > 0};
+    if (p.has_validation) last_validation_ = {p.validation_loss, p.validation_accuracy, true};
     p.elapsed_seconds = absl::ToDoubleSeconds(absl::Now() - start_);
     if (options_.on_progress) options_.on_progress(p);
     period_ = PeriodStats();
     return monitored;
   }
+
+  // The metrics a cancelled job reports: the training loss and accuracy of the batches since
+  // the last report (or of the last report's period when none ran since), the validation metrics
+  // of the last epoch's end. What was never measured is left out (has_validation false), never
+  // reported as 0.
+  void LastMetrics(TrainResult& result) const {
+    if (period_.rows > 0) {
+      result.train_loss = period_.loss_sum / period_.rows;
+      result.train_accuracy =
+          period_.predicted ? static_cast<double>(period_.correct) / period_.predicted : 0;
+    } else if (last_train_.measured) {
+      result.train_loss = last_train_.loss;
+      result.train_accuracy = last_train_.accuracy;
+    }
+    result.has_validation = last_validation_.measured;
+    result.validation_loss = last_validation_.loss;
+    result.validation_accuracy = last_validation_.accuracy;
+  }
+
+  struct Measured {
+    double loss = 0, accuracy = 0;
+    bool measured = false;
+  };
 
   // The training loss of a reporting period, over its batches.
   struct PeriodStats {
@@ -187,6 +214,7 @@ class Run {
   const absl::Time start_;
   std::unique_ptr<Engine> engine_;
   PeriodStats period_;
+  Measured last_train_, last_validation_;  // of the last report
   bool has_validation_ = false, has_accuracy_ = false;
   double lr_ = 0;
   int64_t steps_ = 0;

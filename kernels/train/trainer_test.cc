@@ -169,6 +169,41 @@ TEST_F(TrainerTest, StopRequestCancelsBeforeTheNextStep) {
   EXPECT_EQ(r.steps, 10);
 }
 
+TEST_F(TrainerTest, CancelledJobReportsItsLastRealMetrics) {
+  TrainSpec spec = Classifier(2, {8}, "tanh", 2);
+  spec.epochs = 1000;
+  spec.batch_size = 16;
+  spec.validation_fraction = 0.25;  // 48 training rows: 3 steps an epoch
+  std::vector<Progress> progress;
+  // Two epochs (two reports) and one step, then the next poll cancels.
+  int polls_after = 0;
+  TrainResult r = Run(spec, Data("xor", 64), &progress,
+                      [&] { return progress.size() >= 2 && ++polls_after > 1; });
+  ASSERT_EQ(r.outcome, Outcome::kCancelled);
+  ASSERT_EQ(r.steps, 7);
+  ASSERT_EQ(progress.size(), 2u);
+  // The seventh step's batch, not a re-evaluation and not zero.
+  EXPECT_TRUE(std::isfinite(r.train_loss));
+  EXPECT_GT(r.train_loss, 0.1);
+  EXPECT_NE(r.train_loss, progress.back().train_loss);
+  EXPECT_GT(r.train_accuracy, 0.0);
+  ASSERT_TRUE(r.has_validation);
+  EXPECT_EQ(r.validation_loss, progress.back().validation_loss);
+  EXPECT_EQ(r.validation_accuracy, progress.back().validation_accuracy);
+
+  // Cancelled at an epoch's end: the last report's training metrics.
+  progress.clear();
+  r = Run(spec, Data("xor", 64), &progress, [&] { return progress.size() >= 2; });
+  ASSERT_EQ(r.steps, 6);
+  EXPECT_EQ(r.train_loss, progress.back().train_loss);
+  EXPECT_EQ(r.train_accuracy, progress.back().train_accuracy);
+
+  // Cancelled before any step: nothing was measured, no validation is claimed.
+  r = Run(spec, Data("xor", 64), nullptr, [] { return true; });
+  EXPECT_EQ(r.steps, 0);
+  EXPECT_FALSE(r.has_validation);
+}
+
 TEST_F(TrainerTest, EarlyStoppingStopsOnAPlateauAndKeepsTheBestWeights) {
   TrainSpec spec = Classifier(2, {8}, "tanh", 2);
   spec.optimizer.learning_rate = 1e-9;  // nothing improves
