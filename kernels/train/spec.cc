@@ -47,7 +47,7 @@ absl::Status CheckGradientReachesTrainedLayers(const TrainSpec& spec) {
   const ActivationInfo* blocker = nullptr;
   for (size_t l = 0; l < spec.layers.size(); ++l) {
     std::optional<ActivationId> id = FindActivation(spec.layers[l].activation.activation);
-    if (id.has_value() && !Info(*id).gradient_flows) {
+    if (id.has_value() && !Info(*id).properties.gradient_flows) {
       blocked = static_cast<int64_t>(l);
       blocker = &Info(*id);
     }

@@ -87,7 +87,7 @@ TEST(SpecTest, LayersNoGradientReachesMustBeFrozen) {
   // Every activation of the catalog that passes no gradient blocks the layers up to its own.
   for (int a = 0; a < kNumActivations; ++a) {
     const ActivationInfo& info = Info(static_cast<ActivationId>(a));
-    if (info.gradient_flows) continue;
+    if (info.properties.gradient_flows) continue;
     TrainSpec spec = Xor();
     spec.layers = {{8, {.activation = "tanh"}},
                    {8, {.activation = std::string(info.name)}},
