@@ -254,17 +254,26 @@ absl::StatusOr<std::vector<double>> Predict(const TrainSpec& spec,
 }
 
 size_t EstimateJobBytes(const TrainSpec& spec, const Dataset& train, const Dataset& validation) {
+  // Counted from what Train allocates (TrainerTest.EstimateBoundsWhatTrainingAllocates checks
+  // the bound), with room to spare: the server charges this to its memory budget before a job
+  // is queued, so an estimate below the truth lets jobs exceed the budget.
   const size_t scalar = spec.dtype == DType::kFloat64 ? 8 : 4;
-  size_t bytes = train.bytes() + validation.bytes();
-  // The data again in the training dtype, and per parameter: weights, gradients, two optimizer
-  // moments and a copy for early stopping.
-  bytes += (train.x.size() + train.y.size() + validation.x.size() + validation.y.size()) * scalar;
-  bytes += static_cast<size_t>(ParameterCount(spec)) * (4 * scalar + sizeof(double));
-  // Activations of one batch: z, a, f' and the backward deltas per layer.
+  const size_t elements = train.x.size() + train.y.size() + validation.x.size() + validation.y.size();
+  const size_t rows = static_cast<size_t>(train.rows + validation.rows);
+  // The data in double, copies while the validation split is made, the engine's copy in the
+  // training dtype, and the shuffled row order (the trainer's and the engine's), with room.
+  size_t bytes = 3 * elements * sizeof(double) + elements * scalar + 4 * rows * sizeof(int64_t);
+  // Per parameter: weights, gradients, two optimizer moments in the training dtype; the weights
+  // in double as they are read out, kept for early stopping and returned.
+  bytes += static_cast<size_t>(ParameterCount(spec)) * (4 * scalar + 3 * sizeof(double));
+  // Per layer, for a batch (or an evaluation chunk): z, a, f', the backward deltas, the input
+  // gradient, the ones of f' and the backend's scratch.
+  const size_t batch_rows = static_cast<size_t>(std::max<int64_t>(spec.batch_size, kEvalRows));
   for (const LayerSpec& layer : spec.layers) {
-    bytes +=
-        static_cast<size_t>(std::max<int64_t>(spec.batch_size, 4096)) * layer.units * 4 * scalar;
+    bytes += batch_rows * static_cast<size_t>(layer.units) * 8 * scalar;
   }
+  // The current batch's features and targets.
+  bytes += batch_rows * static_cast<size_t>(spec.inputs + 64) * scalar;
   return bytes;
 }
 
