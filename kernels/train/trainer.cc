@@ -253,12 +253,17 @@ absl::StatusOr<std::vector<double>> Predict(const TrainSpec& spec,
   return PredictAs<float>(spec, weights, x, backend);
 }
 
-size_t EstimateJobBytes(const TrainSpec& spec, const Dataset& train, const Dataset& validation) {
+DataShape ShapeOf(const Dataset& data) { return {data.rows, data.features, data.target_width}; }
+
+size_t EstimateJobBytes(const TrainSpec& spec, const DataShape& train,
+                        const DataShape& validation) {
   // Counted from what Train allocates (TrainerTest.EstimateBoundsWhatTrainingAllocates checks
   // the bound), with room to spare: the server charges this to its memory budget before a job
   // is queued, so an estimate below the truth lets jobs exceed the budget.
   const size_t scalar = spec.dtype == DType::kFloat64 ? 8 : 4;
-  const size_t elements = train.x.size() + train.y.size() + validation.x.size() + validation.y.size();
+  const size_t elements =
+      static_cast<size_t>(train.rows * (train.features + train.target_width) +
+                          validation.rows * (validation.features + validation.target_width));
   const size_t rows = static_cast<size_t>(train.rows + validation.rows);
   // The data in double, copies while the validation split is made, the engine's copy in the
   // training dtype, and the shuffled row order (the trainer's and the engine's), with room.
