@@ -16,7 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
-namespace actserve::admission {
+namespace actserve::server {
 namespace {
 
 // The first line of a file, or "" when it cannot be read.
@@ -174,4 +174,4 @@ void MemoryBudget::Reservation::Release() {
   bytes_ = 0;
 }
 
-}  // namespace actserve::admission
+}  // namespace actserve::server

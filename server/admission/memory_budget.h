@@ -16,7 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
-namespace actserve::admission {
+namespace actserve::server {
 
 // The memory this process may use and where that bound comes from: the smallest of the cgroup
 // memory limit (v2 `memory.max`, else v1 `memory.limit_in_bytes`, of this process's cgroup and
@@ -104,6 +104,6 @@ class MemoryBudget {
 // Returns the allocator's free memory to the system (malloc_trim(0) on glibc).
 void TrimFreeMemory();
 
-}  // namespace actserve::admission
+}  // namespace actserve::server
 
 #endif  // ACTSERVE_SERVER_ADMISSION_MEMORY_BUDGET_H_

@@ -11,7 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace actserve::admission {
+namespace actserve::server {
 namespace {
 
 using ::testing::HasSubstr;
@@ -162,4 +162,4 @@ TEST(HumanBytesTest, ReadsAsPeopleWriteIt) {
 }
 
 }  // namespace
-}  // namespace actserve::admission
+}  // namespace actserve::server

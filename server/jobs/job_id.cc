@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "kernels/util/untrusted.h"
 
-namespace actserve::jobs {
+namespace actserve::server {
 namespace {
 
 // 16 bytes from getrandom (blocking only until the kernel's pool is first seeded, at boot). It
@@ -62,4 +62,4 @@ absl::Status CheckJobId(absl::string_view id, absl::string_view field) {
                                           "as SubmitJob returned them"));
 }
 
-}  // namespace actserve::jobs
+}  // namespace actserve::server

@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
-namespace actserve::jobs {
+namespace actserve::server {
 
 inline constexpr absl::string_view kJobIdPrefix = "job-";
 inline constexpr absl::string_view kSweepIdPrefix = "sweep-";
@@ -30,6 +30,6 @@ bool IsSweepId(absl::string_view id);
 // short prefix of the value (no job can have that id), so that a lookup never needs to parse.
 absl::Status CheckJobId(absl::string_view id, absl::string_view field);
 
-}  // namespace actserve::jobs
+}  // namespace actserve::server
 
 #endif  // ACTSERVE_SERVER_JOBS_JOB_ID_H_

@@ -7,7 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace actserve::jobs {
+namespace actserve::server {
 namespace {
 
 using ::testing::HasSubstr;
@@ -62,4 +62,4 @@ TEST(JobIdTest, CheckJobIdIsNotFoundQuotingAShortPrefix) {
 }
 
 }  // namespace
-}  // namespace actserve::jobs
+}  // namespace actserve::server
