@@ -1,4 +1,5 @@
-// actserve: the gRPC activation server. `actserve` alone serves on 127.0.0.1:50051.
+// actserve: the gRPC activation server. `actserve` alone serves on 127.0.0.1:50051. This file
+// holds the flags and wires the components together (see Run); requests enter in server/api/.
 // SIGTERM or SIGINT: health turns NOT_SERVING, new calls get UNAVAILABLE, calls in flight finish
 // within --drain_deadline, then the process exits 0.
 #include <malloc.h>
@@ -26,11 +27,13 @@
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cuda/cuda_backend.h"
 #include "prometheus/exposer.h"
-#include "server/activation_service.h"
-#include "server/compute_pool.h"
-#include "server/job_manager.h"
-#include "server/metrics.h"
-#include "server/training_service.h"
+#include "server/admission/admission.h"
+#include "server/api/activation_service.h"
+#include "server/api/handler.h"
+#include "server/api/training_service.h"
+#include "server/compute/compute_pool.h"
+#include "server/jobs/job_manager.h"
+#include "server/metrics/metrics.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1:50051",
           "Address to serve gRPC on, host:port. Port 0 picks a free port (printed at start).");
@@ -80,142 +83,130 @@ namespace {
 constexpr char kServiceName[] = "actserve.v1.ActivationService";
 constexpr char kTrainingServiceName[] = "actserve.v1.TrainingService";
 
-int Run() {
-  if (absl::GetFlag(FLAGS_malloc_arenas) > 0)
-    mallopt(M_ARENA_MAX, absl::GetFlag(FLAGS_malloc_arenas));
-  // Signals are taken by one thread with sigwait: block them before any other thread starts.
+// SIGTERM and SIGINT, blocked in every thread: they are taken by sigwait in Run. Call before any
+// other thread starts.
+sigset_t BlockStopSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
 
-  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int compute_threads =
-      absl::GetFlag(FLAGS_compute_threads) > 0 ? absl::GetFlag(FLAGS_compute_threads) : hw;
-  std::unique_ptr<Backend> cpu = NewCpuBackend({.threads = absl::GetFlag(FLAGS_kernel_threads)});
-  Backends backends{.cpu = cpu.get(), .cuda_min_elements = absl::GetFlag(FLAGS_cuda_min_elements)};
-  std::unique_ptr<Backend> cuda;
-  int cuda_devices = 0;
-  if (absl::GetFlag(FLAGS_cuda)) {
-    absl::StatusOr<std::unique_ptr<Backend>> gpu =
-        NewCudaBackend({.device = absl::GetFlag(FLAGS_cuda_device)});
-    if (gpu.ok()) {
-      cuda = *std::move(gpu);
-      backends.cuda = cuda.get();
-      backends.cuda_device = absl::GetFlag(FLAGS_cuda_device);
-      cuda_devices = 1;
-    } else {
-      backends.cuda_unavailable = std::string(gpu.status().message());
-    }
+int HardwareThreads() {
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// The backends the flags ask for and the machine has; logs them on stderr (stdout's first line
+// is the "listening on" line that scripts wait for).
+struct OwnedBackends {
+  std::unique_ptr<Backend> cpu, cuda;
+  Backends view;
+  std::vector<std::string> names;  // for the metrics' backend label
+};
+OwnedBackends OpenBackends() {
+  OwnedBackends b;
+  b.cpu = NewCpuBackend({.threads = absl::GetFlag(FLAGS_kernel_threads)});
+  b.view = {.cpu = b.cpu.get(), .cuda_min_elements = absl::GetFlag(FLAGS_cuda_min_elements)};
+  b.names = {"cpu"};
+  if (!absl::GetFlag(FLAGS_cuda)) {
+    b.view.cuda_unavailable = "turned off with --nocuda";
+  } else if (absl::StatusOr<std::unique_ptr<Backend>> gpu =
+                 NewCudaBackend({.device = absl::GetFlag(FLAGS_cuda_device)});
+             gpu.ok()) {
+    b.cuda = *std::move(gpu);
+    b.view.cuda = b.cuda.get();
+    b.view.cuda_device = absl::GetFlag(FLAGS_cuda_device);
+    b.names.push_back("cuda");
   } else {
-    backends.cuda_unavailable = "turned off with --nocuda";
+    b.view.cuda_unavailable = std::string(gpu.status().message());
   }
-  // On stderr: stdout's first line is the "listening on" line that scripts wait for.
-  std::fprintf(stderr, "actserve: backends: cpu%s (CUDA %s: %s)\n", cuda != nullptr ? ", cuda" : "",
+  std::fprintf(stderr, "actserve: backends: cpu%s (CUDA %s: %s)\n",
+               b.cuda != nullptr ? ", cuda" : "",
                CudaCompiledIn() ? "compiled in" : "not compiled in",
-               cuda != nullptr ? DescribeCudaDevices().c_str() : backends.cuda_unavailable.c_str());
-  ComputePool pool(compute_threads, absl::GetFlag(FLAGS_max_queued));
-  const std::string metrics_address = absl::GetFlag(FLAGS_metrics_address);
-  ActivationServiceImpl* service_ptr = nullptr;  // read by the metrics at scrape time
-  JobManager* jobs_ptr = nullptr;
-  std::unique_ptr<Metrics> metrics;
-  if (!metrics_address.empty()) {
-    std::vector<std::string> backend_names = {"cpu"};
-    if (cuda != nullptr) backend_names.push_back("cuda");
-    metrics = std::make_unique<Metrics>(
-        Metrics::Sources{
-            .in_flight = [&service_ptr] { return service_ptr ? service_ptr->in_flight() : 0; },
-            .queue_depth = [&pool] { return pool.queued(); },
-            .jobs_queued = [&jobs_ptr] { return jobs_ptr ? jobs_ptr->queued() : 0; },
-            .jobs_running = [&jobs_ptr] { return jobs_ptr ? jobs_ptr->running() : 0; },
-            .jobs_memory_bytes = [&jobs_ptr] { return jobs_ptr ? jobs_ptr->memory_bytes() : 0; }},
-        backend_names, cuda_devices);
-  }
+               b.cuda != nullptr ? DescribeCudaDevices().c_str() : b.view.cuda_unavailable.c_str());
+  return b;
+}
+
+TrainingLimits TrainingLimitsFromFlags() {
   TrainingLimits limits;
   limits.core.max_wall_time = absl::GetFlag(FLAGS_max_job_time);
   limits.core.max_parameters = absl::GetFlag(FLAGS_max_job_parameters);
   limits.core.max_data_elements = absl::GetFlag(FLAGS_max_job_data_elements);
   limits.core.max_total_steps = absl::GetFlag(FLAGS_max_job_steps);
   limits.max_tensor_elements = absl::GetFlag(FLAGS_max_job_data_elements);
-  const int training_workers = absl::GetFlag(FLAGS_training_workers) > 0
-                                   ? absl::GetFlag(FLAGS_training_workers)
-                                   : std::max(1, hw / 2);
-  JobManager jobs({.workers = training_workers,
-                   .max_queued = absl::GetFlag(FLAGS_max_queued_jobs),
-                   .max_retained = absl::GetFlag(FLAGS_max_retained_jobs),
-                   .limits = limits,
-                   .backends = backends},
-                  metrics.get());
-  jobs_ptr = &jobs;
-  TrainingServiceImpl training(jobs, pool, *cpu, limits);
-  ActivationServiceImpl service(backends, pool, {.max_elements = absl::GetFlag(FLAGS_max_elements)},
-                                metrics.get());
-  service_ptr = &service;
-  std::unique_ptr<prometheus::Exposer> exposer;
-  if (metrics != nullptr) {
-    try {
-      exposer = std::make_unique<prometheus::Exposer>(metrics_address);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "actserve: cannot serve metrics on %s (%s)\n", metrics_address.c_str(),
-                   e.what());
-      return 1;
-    }
-    for (const auto& c : metrics->Collectables()) exposer->RegisterCollectable(c);
-  }
+  return limits;
+}
 
+JobManagerOptions JobOptionsFromFlags(const Backends& backends) {
+  const int workers = absl::GetFlag(FLAGS_training_workers);
+  return {.workers = workers > 0 ? workers : std::max(1, HardwareThreads() / 2),
+          .max_queued = absl::GetFlag(FLAGS_max_queued_jobs),
+          .max_retained = absl::GetFlag(FLAGS_max_retained_jobs),
+          .limits = TrainingLimitsFromFlags(),
+          .backends = backends};
+}
+
+// Serves `collectables` on --metrics_address; null (after saying why) if it cannot.
+std::unique_ptr<prometheus::Exposer> ServeMetrics(
+    const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables) {
+  const std::string address = absl::GetFlag(FLAGS_metrics_address);
+  std::unique_ptr<prometheus::Exposer> exposer;
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(address);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "actserve: cannot serve metrics on %s (%s)\n", address.c_str(), e.what());
+    return nullptr;
+  }
+  for (const auto& c : collectables) exposer->RegisterCollectable(c);
+  return exposer;
+}
+
+// Builds and starts the gRPC server with `services`, health and reflection; null (after saying
+// why) if it cannot listen. `*port` receives the port it listens on.
+std::unique_ptr<grpc::Server> StartServer(const std::vector<grpc::Service*>& services,
+                                          Metrics* metrics, int* port) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // Without this, a second server on a busy port would silently share it (SO_REUSEPORT).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   const std::string address = absl::GetFlag(FLAGS_address);
-  int port = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), port);
   builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
   builder.SetMaxSendMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
-  builder.RegisterService(&service);
-  builder.RegisterService(&training);
+  for (grpc::Service* service : services) builder.RegisterService(service);
   if (metrics != nullptr) {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
     creators.push_back(metrics->NewInterceptorFactory());
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
+  if (server == nullptr || *port == 0) {
     std::fprintf(stderr, "actserve: cannot listen on %s (address in use, or not host:port)\n",
                  address.c_str());
-    return 1;
+    return nullptr;
   }
   server->GetHealthCheckService()->SetServingStatus(kServiceName, true);
   server->GetHealthCheckService()->SetServingStatus(kTrainingServiceName, true);
-  const std::string host = address.substr(0, address.rfind(':'));
-  std::printf("actserve: listening on %s:%d (%d compute threads, %d training workers)\n",
-              host.c_str(), port, compute_threads, training_workers);
-  if (exposer != nullptr) {
-    const std::string metrics_host = metrics_address.substr(0, metrics_address.rfind(':'));
-    std::printf("actserve: metrics on http://%s:%d/metrics\n", metrics_host.c_str(),
-                exposer->GetListeningPorts().front());
-  }
-  std::fflush(stdout);
+  return server;
+}
 
-  int signal = 0;
-  sigwait(&signals, &signal);
-  std::fprintf(stderr, "actserve: %s, draining (up to %s)\n", strsignal(signal),
-               absl::FormatDuration(absl::GetFlag(FLAGS_drain_deadline)).c_str());
-  // Lame duck first: health says NOT_SERVING and new calls get UNAVAILABLE (clients and load
-  // balancers move on) while accepted calls finish; then the server shuts down, cancelling only
-  // what outlived the deadline.
-  server->GetHealthCheckService()->SetServingStatus(false);
-  service.StartDraining();
+// Lame duck first: health says NOT_SERVING and new calls get UNAVAILABLE (clients and load
+// balancers move on) while accepted calls, streams and training jobs finish; then the server
+// shuts down, cancelling only what outlived --drain_deadline.
+void Drain(grpc::Server& server, CallTracker& calls, JobManager& jobs) {
+  server.GetHealthCheckService()->SetServingStatus(false);
+  calls.StartDraining();
   jobs.StartDraining();
   // The lame-duck period lasts at least 1 s (or the whole deadline if shorter), so that clients
   // between two calls meet UNAVAILABLE rather than a closed port.
   const absl::Duration drain = absl::GetFlag(FLAGS_drain_deadline);
   const absl::Time deadline = absl::Now() + drain;
   const absl::Time lame_duck_end = absl::Now() + std::min(drain, absl::Seconds(1));
-  // Accepted training jobs get the same deadline to finish; the rest are cancelled below.
-  if (!service.WaitUntilIdle(deadline) || !jobs.WaitUntilIdle(deadline)) {
+  // Accepted training jobs get the same deadline to finish (their watchers end with them).
+  if (!jobs.WaitUntilIdle(deadline) || !calls.WaitUntilIdle(deadline)) {
     std::fprintf(stderr, "actserve: drain deadline passed; cancelling what is still in flight\n");
     // Cancelled jobs stop within a step, and their watchers receive the end state.
     jobs.CancelAll();
@@ -224,8 +215,72 @@ int Run() {
   absl::SleepFor(lame_duck_end - absl::Now());
   // Our calls and streams are done (or out of time): what remains, such as health watches, is
   // cancelled after a short grace.
-  server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)));
-  server->Wait();
+  server.Shutdown(absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)));
+  server.Wait();
+}
+
+// The components in dependency order: backends, metrics (which depend on nothing), the
+// handler path, the job manager, the services; then the metrics endpoint, whose scrape-time
+// gauges read the components, and the gRPC server.
+int Run() {
+  if (absl::GetFlag(FLAGS_malloc_arenas) > 0) {
+    mallopt(M_ARENA_MAX, absl::GetFlag(FLAGS_malloc_arenas));
+  }
+  sigset_t signals = BlockStopSignals();
+  OwnedBackends backends = OpenBackends();
+  const bool serve_metrics = !absl::GetFlag(FLAGS_metrics_address).empty();
+  std::unique_ptr<Metrics> metrics;
+  if (serve_metrics) {
+    metrics = std::make_unique<Metrics>(backends.names, backends.cuda != nullptr ? 1 : 0);
+  }
+  const int compute_threads = absl::GetFlag(FLAGS_compute_threads) > 0
+                                  ? absl::GetFlag(FLAGS_compute_threads)
+                                  : HardwareThreads();
+  ComputePool pool(compute_threads, absl::GetFlag(FLAGS_max_queued));
+  CallTracker calls;
+  std::unique_ptr<Admission> admission = NewAdmitAll();
+  Handler handler(pool, calls, *admission, metrics.get());
+  const JobManagerOptions job_options = JobOptionsFromFlags(backends.view);
+  JobManager jobs(job_options, metrics.get());
+  TrainingServiceImpl training(jobs, handler, *backends.cpu, job_options.limits);
+  ActivationServiceImpl activation(
+      backends.view, handler, {.max_elements = absl::GetFlag(FLAGS_max_elements)}, metrics.get());
+
+  // The exposer holds its collectables weakly: they live here, as long as what they read.
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (serve_metrics) {
+    collectables = metrics->Collectables();
+    collectables.push_back(
+        NewStateCollector({.in_flight = [&calls] { return calls.in_flight(); },
+                           .queue_depth = [&pool] { return pool.queued(); },
+                           .jobs_queued = [&jobs] { return jobs.queued(); },
+                           .jobs_running = [&jobs] { return jobs.running(); },
+                           .jobs_memory_bytes = [&jobs] { return jobs.memory_bytes(); }}));
+    exposer = ServeMetrics(collectables);
+    if (exposer == nullptr) return 1;
+  }
+  int port = 0;
+  std::unique_ptr<grpc::Server> server =
+      StartServer({&activation, &training}, metrics.get(), &port);
+  if (server == nullptr) return 1;
+  const std::string address = absl::GetFlag(FLAGS_address);
+  std::printf("actserve: listening on %s:%d (%d compute threads, %d training workers)\n",
+              address.substr(0, address.rfind(':')).c_str(), port, compute_threads,
+              job_options.workers);
+  if (exposer != nullptr) {
+    const std::string metrics_address = absl::GetFlag(FLAGS_metrics_address);
+    std::printf("actserve: metrics on http://%s:%d/metrics\n",
+                metrics_address.substr(0, metrics_address.rfind(':')).c_str(),
+                exposer->GetListeningPorts().front());
+  }
+  std::fflush(stdout);
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::fprintf(stderr, "actserve: %s, draining (up to %s)\n", strsignal(signal),
+               absl::FormatDuration(absl::GetFlag(FLAGS_drain_deadline)).c_str());
+  Drain(*server, calls, jobs);
   std::fprintf(stderr, "actserve: stopped\n");
   return 0;
 }

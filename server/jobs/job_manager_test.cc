@@ -1,4 +1,4 @@
-#include "server/job_manager.h"
+#include "server/jobs/job_manager.h"
 
 #include <atomic>
 #include <thread>

@@ -1,4 +1,4 @@
-#include "server/convert_training.h"
+#include "server/api/convert_training.h"
 
 #include <cmath>
 #include <string>
@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "kernels/util/status_macros.h"
-#include "server/convert.h"
+#include "server/api/convert.h"
 
 namespace actserve::server {
 namespace {

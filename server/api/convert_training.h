@@ -1,8 +1,8 @@
 // The training half of the conversion module (see convert.h): job descriptions, data and
 // networks from their protobuf messages into kernels/train types, and progress, results and
 // weights back. The only place where the training protobufs meet the core.
-#ifndef ACTSERVE_SERVER_CONVERT_TRAINING_H_
-#define ACTSERVE_SERVER_CONVERT_TRAINING_H_
+#ifndef ACTSERVE_SERVER_API_CONVERT_TRAINING_H_
+#define ACTSERVE_SERVER_API_CONVERT_TRAINING_H_
 
 #include <cstdint>
 #include <vector>
@@ -13,7 +13,7 @@
 #include "kernels/train/spec.h"
 #include "kernels/train/trainer.h"
 #include "proto/actserve/v1/training_service.pb.h"
-#include "server/backends.h"
+#include "server/compute/backends.h"
 
 namespace actserve::server {
 
@@ -68,4 +68,4 @@ v1::JobSpec WithoutInlineData(const v1::JobSpec& spec);
 
 }  // namespace actserve::server
 
-#endif  // ACTSERVE_SERVER_CONVERT_TRAINING_H_
+#endif  // ACTSERVE_SERVER_API_CONVERT_TRAINING_H_

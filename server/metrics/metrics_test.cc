@@ -1,4 +1,4 @@
-#include "server/metrics.h"
+#include "server/metrics/metrics.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -10,9 +10,12 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string Scrape(const Metrics& m) {
+std::string Scrape(const Metrics& m,
+                   std::shared_ptr<prometheus::Collectable> state = NewStateCollector({})) {
   std::vector<prometheus::MetricFamily> families;
-  for (const auto& c : m.Collectables()) {
+  std::vector<std::shared_ptr<prometheus::Collectable>> all = m.Collectables();
+  all.push_back(state);
+  for (const auto& c : all) {
     auto f = c->Collect();
     families.insert(families.end(), f.begin(), f.end());
   }
@@ -20,7 +23,7 @@ std::string Scrape(const Metrics& m) {
 }
 
 TEST(MetricsTest, MethodsOutsideTheRegisteredServicesShareOneLabelSet) {
-  Metrics m({});
+  Metrics m;
   const Metrics::MethodMetrics& forward = m.ForMethod("/actserve.v1.ActivationService/Forward");
   const Metrics::MethodMetrics& bogus1 = m.ForMethod("/evil.Service/AAAA");
   const Metrics::MethodMetrics& bogus2 = m.ForMethod("/evil.Service/BBBB");
@@ -35,10 +38,11 @@ TEST(MetricsTest, MethodsOutsideTheRegisteredServicesShareOneLabelSet) {
 }
 
 TEST(MetricsTest, ComputeIsCountedByActivationDirectionAndDtype) {
-  Metrics m({.in_flight = [] { return 3; }, .queue_depth = [] { return 7; }});
+  Metrics m;
+  auto state = NewStateCollector({.in_flight = [] { return 3; }, .queue_depth = [] { return 7; }});
   m.RecordCompute(ActivationId::kMish, /*backward=*/true, /*fp64=*/true, "cpu", 1000, 0.002);
   m.RecordRejection();
-  std::string text = Scrape(m);
+  std::string text = Scrape(m, state);
   EXPECT_THAT(text, HasSubstr("actserve_elements_total{activation=\"mish\",backend=\"cpu\","
                               "direction=\"backward\",dtype=\"float64\"} 1000"));
   EXPECT_THAT(

@@ -1,4 +1,4 @@
-#include "server/metrics.h"
+#include "server/metrics/metrics.h"
 
 #include <dirent.h>
 #include <sys/resource.h>
@@ -178,7 +178,7 @@ class ProcessCollector final : public prometheus::Collectable {
 // Values owned elsewhere, read at each scrape.
 class SourcesCollector final : public prometheus::Collectable {
  public:
-  explicit SourcesCollector(Metrics::Sources s) : s_(std::move(s)) {}
+  explicit SourcesCollector(StateSources s) : s_(std::move(s)) {}
   std::vector<prometheus::MetricFamily> Collect() const override {
     prometheus::MetricFamily jobs{"actserve_training_jobs",
                                   "Training jobs queued for a worker or running, by state.",
@@ -200,13 +200,24 @@ class SourcesCollector final : public prometheus::Collectable {
   }
 
  private:
-  Metrics::Sources s_;
+  StateSources s_;
 };
+
+constexpr const char* kRejectionReasons[3] = {"draining", "busy", "admission"};
 
 }  // namespace
 
-Metrics::Metrics(Sources sources, std::vector<std::string> backends, int cuda_devices)
-    : registry_(std::make_shared<prometheus::Registry>()), backends_(std::move(backends)) {
+Metrics::Metrics(std::vector<std::string> backends, int cuda_devices)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      backends_(std::move(backends)),
+      process_(std::make_shared<ProcessCollector>()) {
+  AddGrpcFamilies();
+  AddComputeFamilies();
+  AddTrainingFamilies();
+  AddBuildInfo(cuda_devices);
+}
+
+void Metrics::AddGrpcFamilies() {
   started_ = &prometheus::BuildCounter()
                   .Name("grpc_server_started_total")
                   .Help("Total number of RPCs started on the server.")
@@ -230,31 +241,50 @@ Metrics::Metrics(Sources sources, std::vector<std::string> backends, int cuda_de
                                "Histogram of response latency (seconds) of gRPC that had been "
                                "application-level handled by the server.")
                            .Register(*registry_);
-  auto add_method = [&](const Method& m) {
-    prometheus::Labels labels = {
-        {"grpc_type", m.type}, {"grpc_service", m.service}, {"grpc_method", m.method}};
-    MethodMetrics mm;
-    mm.started = &started_->Add(labels);
-    mm.received = &received_->Add(labels);
-    mm.sent = &sent_->Add(labels);
-    mm.seconds = &handling_seconds_->Add(labels, LatencyBuckets());
-    for (int code = 0; code < 17; ++code) {
-      prometheus::Labels with_code = labels;
-      with_code["grpc_code"] = kCodeNames[code];
-      mm.handled[code] = &handled_->Add(with_code);
-    }
-    return mm;
-  };
+  rejected_ = &prometheus::BuildCounter()
+                   .Name("actserve_rejections_total")
+                   .Help(
+                       "Calls (and Evaluate messages) the handler path refused, by method and "
+                       "reason: draining (UNAVAILABLE), busy (compute queue full) or admission.")
+                   .Register(*registry_);
   for (const Method& m : KnownMethods()) {
-    methods_.emplace_back("/" + m.service + "/" + m.method, add_method(m));
+    methods_.emplace_back("/" + m.service + "/" + m.method, AddMethod(m.service, m.method, m.type));
   }
-  unknown_method_ = add_method({"unknown", "unknown", "unknown"});
+  unknown_method_ = AddMethod("unknown", "unknown", "unknown");
+}
 
+Metrics::MethodMetrics Metrics::AddMethod(const std::string& service, const std::string& method,
+                                          const std::string& type) {
+  prometheus::Labels labels = {
+      {"grpc_type", type}, {"grpc_service", service}, {"grpc_method", method}};
+  MethodMetrics mm;
+  mm.started = &started_->Add(labels);
+  mm.received = &received_->Add(labels);
+  mm.sent = &sent_->Add(labels);
+  mm.seconds = &handling_seconds_->Add(labels, LatencyBuckets());
+  for (int code = 0; code < 17; ++code) {
+    prometheus::Labels with_code = labels;
+    with_code["grpc_code"] = kCodeNames[code];
+    mm.handled[code] = &handled_->Add(with_code);
+  }
+  for (int r = 0; r < 3; ++r) {
+    mm.rejected[r] = &rejected_->Add(
+        {{"grpc_service", service}, {"grpc_method", method}, {"reason", kRejectionReasons[r]}});
+  }
+  return mm;
+}
+
+void Metrics::AddComputeFamilies() {
   auto& elements =
       prometheus::BuildCounter()
           .Name("actserve_elements_total")
           .Help("Tensor elements computed, by activation, direction, backend and dtype.")
           .Register(*registry_);
+  auto& compute = prometheus::BuildHistogram()
+                      .Name("actserve_compute_seconds")
+                      .Help("Time spent computing one request, by backend and direction.")
+                      .Register(*registry_);
+  const char* directions[2] = {"forward", "backward"};
   for (const std::string& backend : backends_) {
     elements_.emplace_back();
     for (const ActivationInfo& info : AllActivations()) {
@@ -262,23 +292,17 @@ Metrics::Metrics(Sources sources, std::vector<std::string> backends, int cuda_de
       for (int d = 0; d < 2; ++d) {
         for (int t = 0; t < 2; ++t) {
           by[d][t] = &elements.Add({{"activation", info.name},
-                                    {"direction", d ? "backward" : "forward"},
+                                    {"direction", directions[d]},
                                     {"backend", backend},
                                     {"dtype", t ? "float64" : "float32"}});
         }
       }
       elements_.back().push_back(by);
     }
-  }
-  auto& compute = prometheus::BuildHistogram()
-                      .Name("actserve_compute_seconds")
-                      .Help("Time spent computing one request, by backend and direction.")
-                      .Register(*registry_);
-  for (const std::string& backend : backends_) {
     compute_seconds_.emplace_back();
     for (int d = 0; d < 2; ++d) {
       compute_seconds_.back()[d] = &compute.Add(
-          {{"backend", backend}, {"direction", d ? "backward" : "forward"}},
+          {{"backend", backend}, {"direction", directions[d]}},
           prometheus::Histogram::BucketBoundaries{1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3,
                                                   1e-2, 5e-2, 0.1, 0.5, 1, 5});
     }
@@ -289,6 +313,9 @@ Metrics::Metrics(Sources sources, std::vector<std::string> backends, int cuda_de
            .Help("Requests refused with RESOURCE_EXHAUSTED because the compute queue was full.")
            .Register(*registry_)
            .Add({});
+}
+
+void Metrics::AddTrainingFamilies() {
   jobs_submitted_ = &prometheus::BuildCounter()
                          .Name("actserve_training_jobs_submitted_total")
                          .Help("Training jobs accepted (sweeps count one per job).")
@@ -311,6 +338,9 @@ Metrics::Metrics(Sources sources, std::vector<std::string> backends, int cuda_de
                          .Help("Training steps (one batch: forward, backward, update) done.")
                          .Register(*registry_)
                          .Add({});
+}
+
+void Metrics::AddBuildInfo(int cuda_devices) {
   prometheus::BuildGauge()
       .Name("actserve_build_info")
       .Help("Build information: version and compiled backends; always 1.")
@@ -323,16 +353,21 @@ Metrics::Metrics(Sources sources, std::vector<std::string> backends, int cuda_de
       .Register(*registry_)
       .Add({})
       .Set(cuda_devices);
-  collectables_.push_back(std::make_shared<ProcessCollector>());
-  collectables_.push_back(std::make_shared<SourcesCollector>(std::move(sources)));
 }
 
 Metrics::~Metrics() = default;
 
 std::vector<std::shared_ptr<prometheus::Collectable>> Metrics::Collectables() const {
-  std::vector<std::shared_ptr<prometheus::Collectable>> all = collectables_;
-  all.push_back(registry_);
-  return all;
+  return {process_, registry_};
+}
+
+std::shared_ptr<prometheus::Collectable> NewStateCollector(StateSources sources) {
+  return std::make_shared<SourcesCollector>(std::move(sources));
+}
+
+void Metrics::RecordRejection(const char* path, Rejection reason) {
+  ForMethod(path).rejected[static_cast<int>(reason)]->Increment();
+  if (reason == Rejection::kBusy) rejections_->Increment();
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>

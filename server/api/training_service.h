@@ -1,21 +1,24 @@
 // TrainingServiceImpl: actserve.v1.TrainingService on gRPC's callback API, over a JobManager.
-// Requests that may take time (submitting, which validates and generates data; cancelling,
-// which waits for the worker; predicting) run on the ComputePool; the rest answer on the gRPC
-// thread. Training itself runs on the JobManager's workers. Thread-safe.
-#ifndef ACTSERVE_SERVER_TRAINING_SERVICE_H_
-#define ACTSERVE_SERVER_TRAINING_SERVICE_H_
+// Every call goes through the handler path (handler.h). Requests that may take time
+// (submitting, which validates and generates data; predicting) run on the compute pool; the
+// rest answer on the gRPC thread. CancelJob answers when the job has stopped (within one step)
+// without holding any thread meanwhile. Training itself runs on the JobManager's workers.
+// Thread-safe.
+#ifndef ACTSERVE_SERVER_API_TRAINING_SERVICE_H_
+#define ACTSERVE_SERVER_API_TRAINING_SERVICE_H_
 
 #include "kernels/backend.h"
 #include "proto/actserve/v1/training_service.grpc.pb.h"
-#include "server/compute_pool.h"
-#include "server/job_manager.h"
+#include "server/api/convert_training.h"
+#include "server/api/handler.h"
+#include "server/jobs/job_manager.h"
 
 namespace actserve::server {
 
 class TrainingServiceImpl final : public v1::TrainingService::CallbackService {
  public:
   // Everything given must outlive the service. `backend` computes predictions.
-  TrainingServiceImpl(JobManager& jobs, ComputePool& pool, Backend& backend,
+  TrainingServiceImpl(JobManager& jobs, Handler& handler, Backend& backend,
                       const TrainingLimits& limits);
 
   grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* context,
@@ -45,17 +48,12 @@ class TrainingServiceImpl final : public v1::TrainingService::CallbackService {
                                      v1::Sweep* response) override;
 
  private:
-  // Finishes the call with body()'s status, running body on the pool when `offload` (then
-  // RESOURCE_EXHAUSTED if the pool's queue is full).
-  template <class Body>
-  grpc::ServerUnaryReactor* Respond(grpc::CallbackServerContext* context, bool offload, Body body);
-
   JobManager& jobs_;
-  ComputePool& pool_;
+  Handler& handler_;
   Backend& backend_;
   const TrainingLimits limits_;
 };
 
 }  // namespace actserve::server
 
-#endif  // ACTSERVE_SERVER_TRAINING_SERVICE_H_
+#endif  // ACTSERVE_SERVER_API_TRAINING_SERVICE_H_

@@ -1,8 +1,8 @@
 // ComputePool: the fixed set of threads where the server computes, off gRPC's threads, with a
 // bounded queue so that overload turns into RESOURCE_EXHAUSTED instead of unbounded memory.
 // Thread-safe.
-#ifndef ACTSERVE_SERVER_COMPUTE_POOL_H_
-#define ACTSERVE_SERVER_COMPUTE_POOL_H_
+#ifndef ACTSERVE_SERVER_COMPUTE_COMPUTE_POOL_H_
+#define ACTSERVE_SERVER_COMPUTE_COMPUTE_POOL_H_
 
 #include <deque>
 #include <functional>
@@ -43,4 +43,4 @@ class ComputePool {
 
 }  // namespace actserve::server
 
-#endif  // ACTSERVE_SERVER_COMPUTE_POOL_H_
+#endif  // ACTSERVE_SERVER_COMPUTE_COMPUTE_POOL_H_

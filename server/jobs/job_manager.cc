@@ -1,4 +1,4 @@
-#include "server/job_manager.h"
+#include "server/jobs/job_manager.h"
 
 #include <algorithm>
 #include <utility>
@@ -117,10 +117,28 @@ void Job::Unsubscribe(JobListener* listener) {
   listeners_.erase(std::remove(listeners_.begin(), listeners_.end(), listener), listeners_.end());
 }
 
+void Job::WhenEnded(std::function<void()> callback) {
+  {
+    // Under listeners_mu_, which Notify holds while it checks: a callback is either run here or
+    // by the Notify that follows the end, never both or neither.
+    absl::MutexLock lock(&listeners_mu_);
+    if (!ended()) {
+      when_ended_.push_back(std::move(callback));
+      return;
+    }
+  }
+  callback();
+}
+
 void Job::Notify() {
-  // Holding the lock while calling keeps Unsubscribe from returning mid-call.
-  absl::MutexLock lock(&listeners_mu_);
-  for (JobListener* l : listeners_) l->OnJobUpdate();
+  std::vector<std::function<void()>> ended_callbacks;
+  {
+    // Holding the lock while calling keeps Unsubscribe from returning mid-call.
+    absl::MutexLock lock(&listeners_mu_);
+    for (JobListener* l : listeners_) l->OnJobUpdate();
+    if (ended()) ended_callbacks.swap(when_ended_);
+  }
+  for (auto& callback : ended_callbacks) callback();
 }
 
 // ---- JobManager ----
@@ -260,7 +278,7 @@ std::vector<v1::Job> JobManager::List() const {
   return out;
 }
 
-absl::StatusOr<v1::Job> JobManager::Cancel(const std::string& id) {
+absl::StatusOr<std::shared_ptr<Job>> JobManager::Cancel(const std::string& id) {
   ACTSERVE_ASSIGN_OR_RETURN(std::shared_ptr<Job> job, Find(id));
   {
     absl::MutexLock lock(&mu_);
@@ -279,23 +297,15 @@ absl::StatusOr<v1::Job> JobManager::Cancel(const std::string& id) {
     }
     Retain();
   }
+  // A running job's worker checks before every step: it stops within one step, and ends it.
   job->Notify();
-  {
-    // The worker checks before every step: it stops within one step.
-    absl::MutexLock job_lock(&job->mu_);
-    job->mu_.AwaitWithTimeout(
-        absl::Condition(
-            +[](Job* j) ABSL_EXCLUSIVE_LOCKS_REQUIRED(j->mu_) { return Ended(j->state_); },
-            job.get()),
-        absl::Seconds(5));
-  }
-  return job->ToProto(false);
+  return job;
 }
 
 absl::Status JobManager::Delete(const std::string& id) {
   ACTSERVE_ASSIGN_OR_RETURN(std::shared_ptr<Job> job, Find(id));
   if (!job->ended()) {
-    absl::StatusOr<v1::Job> cancelled = Cancel(id);
+    absl::StatusOr<std::shared_ptr<Job>> cancelled = Cancel(id);
     if (!cancelled.ok() && !absl::IsFailedPrecondition(cancelled.status())) {
       return cancelled.status();
     }

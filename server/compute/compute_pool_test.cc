@@ -1,4 +1,4 @@
-#include "server/compute_pool.h"
+#include "server/compute/compute_pool.h"
 
 #include <atomic>
 

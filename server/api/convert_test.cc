@@ -1,4 +1,4 @@
-#include "server/convert.h"
+#include "server/api/convert.h"
 
 #include <set>
 #include <string>

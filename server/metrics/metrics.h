@@ -3,14 +3,16 @@
 // - gRPC server metrics with go-grpc-prometheus's names and labels (grpc_server_started_total,
 //   grpc_server_handled_total, grpc_server_msg_received_total, grpc_server_msg_sent_total,
 //   grpc_server_handling_seconds), recorded by a server interceptor;
-// - actserve_* domain metrics: elements computed, compute time, requests in flight, compute queue
-//   depth and rejections, build info;
+// - actserve_* domain metrics: elements computed, compute time, calls refused by the handler path
+//   (by method and reason), training jobs, build info;
+// - scrape-time gauges of state owned elsewhere (requests in flight, compute queue depth, training
+//   jobs queued and running, their memory): NewStateCollector;
 // - process_* metrics as Prometheus clients publish them (prometheus-cpp 1.0 has none).
 //
 // Label values are bounded: methods come from the services the server registers (any other
 // path counts as "unknown"), activations from the catalog. Thread-safe.
-#ifndef ACTSERVE_SERVER_METRICS_H_
-#define ACTSERVE_SERVER_METRICS_H_
+#ifndef ACTSERVE_SERVER_METRICS_METRICS_H_
+#define ACTSERVE_SERVER_METRICS_METRICS_H_
 
 #include <array>
 #include <functional>
@@ -29,22 +31,16 @@
 
 namespace actserve::server {
 
+// The recorders: families the server's components record into. Depends on nothing of the
+// server's, so it is made first and handed to every component.
 class Metrics {
  public:
-  struct Sources {
-    std::function<int()> in_flight;    // requests and streams being served
-    std::function<int()> queue_depth;  // requests waiting for a compute thread
-    std::function<int()> jobs_queued;  // training jobs waiting for a worker
-    std::function<int()> jobs_running;
-    std::function<int64_t()> jobs_memory_bytes;  // held by every training job
-  };
-  // `sources` are read at each scrape. `backends` are the compute backends the server has (their
-  // Backend::name(), the values of the backend label), `cuda_devices` the GPUs it found.
-  explicit Metrics(Sources sources, std::vector<std::string> backends = {"cpu"},
-                   int cuda_devices = 0);
+  // `backends` are the compute backends the server has (their Backend::name(), the values of the
+  // backend label), `cuda_devices` the GPUs it found.
+  explicit Metrics(std::vector<std::string> backends = {"cpu"}, int cuda_devices = 0);
   ~Metrics();
 
-  // Everything to register with a prometheus::Exposer.
+  // Everything to register with a prometheus::Exposer (with NewStateCollector's collector).
   std::vector<std::shared_ptr<prometheus::Collectable>> Collectables() const;
 
   // Creates the interceptors that record the gRPC server metrics, for
@@ -63,7 +59,12 @@ class Metrics {
     training_steps_->Increment(static_cast<double>(steps));
   }
 
-  // A request refused because the compute queue was full.
+  // Why the handler path refused a call (or a stream's message).
+  enum class Rejection { kDraining, kBusy, kAdmission };
+  // A call to the method at `path` ("/package.Service/Method") refused: counted by method and
+  // reason, and, for kBusy, in actserve_compute_rejections_total.
+  void RecordRejection(const char* path, Rejection reason);
+  // A request refused because the compute queue was full (method unknown).
   void RecordRejection() { rejections_->Increment(); }
 
   // Per-method gRPC metrics (public for the interceptor).
@@ -73,16 +74,25 @@ class Metrics {
     prometheus::Counter* sent;
     prometheus::Histogram* seconds;
     std::array<prometheus::Counter*, 17> handled;  // by grpc::StatusCode
+    std::array<prometheus::Counter*, 3> rejected;  // by Rejection
   };
   const MethodMetrics& ForMethod(const char* path) const;
 
  private:
+  void AddGrpcFamilies();
+  void AddComputeFamilies();
+  void AddTrainingFamilies();
+  void AddBuildInfo(int cuda_devices);
+  MethodMetrics AddMethod(const std::string& service, const std::string& method,
+                          const std::string& type);
+
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* started_;
   prometheus::Family<prometheus::Counter>* handled_;
   prometheus::Family<prometheus::Counter>* received_;
   prometheus::Family<prometheus::Counter>* sent_;
   prometheus::Family<prometheus::Histogram>* handling_seconds_;
+  prometheus::Family<prometheus::Counter>* rejected_;
   std::vector<std::pair<std::string, MethodMetrics>> methods_;  // by path, fixed after construction
   MethodMetrics unknown_method_;
   std::vector<std::string> backends_;
@@ -94,9 +104,22 @@ class Metrics {
   std::array<prometheus::Counter*, 3> jobs_ended_;
   prometheus::Histogram* job_seconds_;
   prometheus::Counter* training_steps_;
-  std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
+  std::shared_ptr<prometheus::Collectable> process_;
 };
+
+// Values owned by other components, read at each scrape.
+struct StateSources {
+  std::function<int()> in_flight;    // requests and streams being served
+  std::function<int()> queue_depth;  // requests waiting for a compute thread
+  std::function<int()> jobs_queued;  // training jobs waiting for a worker
+  std::function<int()> jobs_running;
+  std::function<int64_t()> jobs_memory_bytes;  // held by every training job
+};
+// The gauges actserve_requests_in_flight, actserve_compute_queue_depth, actserve_training_jobs
+// and actserve_training_memory_bytes, read from `sources` (an unset source reads 0). The objects
+// the sources read must outlive the exposer the collector is registered with.
+std::shared_ptr<prometheus::Collectable> NewStateCollector(StateSources sources);
 
 }  // namespace actserve::server
 
-#endif  // ACTSERVE_SERVER_METRICS_H_
+#endif  // ACTSERVE_SERVER_METRICS_METRICS_H_

@@ -5,12 +5,13 @@
 // Jobs live in memory. A job's training data and working buffers are released as soon as it
 // ends (succeeded, failed or cancelled); its reports and weights stay until it is deleted or, once
 // more than `max_retained` jobs have ended, the oldest ended job is dropped.
-#ifndef ACTSERVE_SERVER_JOB_MANAGER_H_
-#define ACTSERVE_SERVER_JOB_MANAGER_H_
+#ifndef ACTSERVE_SERVER_JOBS_JOB_MANAGER_H_
+#define ACTSERVE_SERVER_JOBS_JOB_MANAGER_H_
 
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,8 +24,8 @@
 #include "absl/time/time.h"
 #include "kernels/backend.h"
 #include "proto/actserve/v1/training_service.pb.h"
-#include "server/convert_training.h"
-#include "server/metrics.h"
+#include "server/api/convert_training.h"
+#include "server/metrics/metrics.h"
 
 namespace actserve::server {
 
@@ -61,6 +62,9 @@ class Job {
   void Subscribe(JobListener* listener);
   // After this returns, `listener` is never called again.
   void Unsubscribe(JobListener* listener);
+  // Calls `callback` once the job has ended: at once (on this thread) if it has, else on the
+  // thread that ends it, after its end state is visible. Must not block.
+  void WhenEnded(std::function<void()> callback);
 
  private:
   friend class JobManager;
@@ -87,6 +91,7 @@ class Job {
 
   absl::Mutex listeners_mu_;
   std::vector<JobListener*> listeners_ ABSL_GUARDED_BY(listeners_mu_);
+  std::vector<std::function<void()>> when_ended_ ABSL_GUARDED_BY(listeners_mu_);
 };
 
 class JobManager {
@@ -109,10 +114,11 @@ class JobManager {
   // NOT_FOUND for an unknown id (the error names it).
   absl::StatusOr<std::shared_ptr<Job>> Find(const std::string& id) const;
   std::vector<v1::Job> List() const;
-  // Cancels a queued or running job and waits (up to 5 s) for its worker to stop; returns the
-  // job. FAILED_PRECONDITION if it has already ended.
-  absl::StatusOr<v1::Job> Cancel(const std::string& id);
-  // Cancels the job if needed and forgets it.
+  // Cancels a queued job at once, and asks a running one to stop before its next step; returns
+  // the job without waiting for that (see Job::WhenEnded). FAILED_PRECONDITION if it has
+  // already ended.
+  absl::StatusOr<std::shared_ptr<Job>> Cancel(const std::string& id);
+  // Cancels the job if needed (without waiting) and forgets it.
   absl::Status Delete(const std::string& id);
   // The network of an ended job with weights, for Predict: FAILED_PRECONDITION while it has
   // none (queued, running, or failed before its first step).
@@ -159,4 +165,4 @@ class JobManager {
 
 }  // namespace actserve::server
 
-#endif  // ACTSERVE_SERVER_JOB_MANAGER_H_
+#endif  // ACTSERVE_SERVER_JOBS_JOB_MANAGER_H_

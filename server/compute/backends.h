@@ -1,6 +1,6 @@
 // Backends: the compute backends a server has, and how requests choose among them.
-#ifndef ACTSERVE_SERVER_BACKENDS_H_
-#define ACTSERVE_SERVER_BACKENDS_H_
+#ifndef ACTSERVE_SERVER_COMPUTE_BACKENDS_H_
+#define ACTSERVE_SERVER_COMPUTE_BACKENDS_H_
 
 #include <cstdint>
 #include <string>
@@ -8,6 +8,13 @@
 #include "kernels/backend.h"
 
 namespace actserve::server {
+
+// What a request asks for.
+enum class BackendChoice {
+  kAuto,  // the GPU from cuda_min_elements elements when there is one, else the CPU
+  kCpu,
+  kCuda,
+};
 
 struct Backends {
   Backend* cpu = nullptr;        // always there
@@ -17,8 +24,21 @@ struct Backends {
   // BACKEND_UNSPECIFIED computes on the GPU from this many elements (when there is one): below,
   // copying to and from the device costs more than the CPU's computation.
   int64_t cuda_min_elements = int64_t{1} << 20;
+
+  // The backend for `choice` and `elements` input elements; null for kCuda without a GPU.
+  Backend* Choose(BackendChoice choice, int64_t elements) const {
+    switch (choice) {
+      case BackendChoice::kCpu:
+        return cpu;
+      case BackendChoice::kCuda:
+        return cuda;
+      case BackendChoice::kAuto:
+        break;
+    }
+    return cuda != nullptr && elements >= cuda_min_elements ? cuda : cpu;
+  }
 };
 
 }  // namespace actserve::server
 
-#endif  // ACTSERVE_SERVER_BACKENDS_H_
+#endif  // ACTSERVE_SERVER_COMPUTE_BACKENDS_H_

@@ -1,4 +1,4 @@
-#include "server/convert.h"
+#include "server/api/convert.h"
 
 #include <string>
 #include <vector>
@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "kernels/util/status_macros.h"
+#include "server/api/enum_tables.h"
 
 namespace actserve::server {
 namespace {
@@ -83,81 +84,17 @@ absl::Status Backward(Backend& backend, const ActivationCall& call, const v1::Ba
   return absl::OkStatus();
 }
 
-v1::Saturation ToProto(Saturation s) {
-  switch (s) {
-    case Saturation::kNone:
-      return v1::SATURATION_NONE;
-    case Saturation::kOneSidedSoft:
-      return v1::SATURATION_ONE_SIDED_SOFT;
-    case Saturation::kOneSidedHard:
-      return v1::SATURATION_ONE_SIDED_HARD;
-    case Saturation::kTwoSidedSoft:
-      return v1::SATURATION_TWO_SIDED_SOFT;
-    case Saturation::kTwoSidedHard:
-      return v1::SATURATION_TWO_SIDED_HARD;
-  }
-  return v1::SATURATION_UNSPECIFIED;
-}
-
-v1::Cost ToProto(Cost c) {
-  switch (c) {
-    case Cost::kSelect:
-      return v1::COST_SELECT;
-    case Cost::kArithmetic:
-      return v1::COST_ARITHMETIC;
-    case Cost::kTranscendental:
-      return v1::COST_TRANSCENDENTAL;
-  }
-  return v1::COST_UNSPECIFIED;
-}
-
-v1::Layout ToProto(Layout l) {
-  switch (l) {
-    case Layout::kElementwise:
-      return v1::LAYOUT_ELEMENTWISE;
-    case Layout::kLastAxis:
-      return v1::LAYOUT_LAST_AXIS;
-  }
-  return v1::LAYOUT_UNSPECIFIED;
-}
-
-v1::Noise ToProto(Noise n) {
-  switch (n) {
-    case Noise::kNone:
-      return v1::NOISE_NONE;
-    case Noise::kUniformWhenTraining:
-      return v1::NOISE_UNIFORM_WHEN_TRAINING;
-    case Noise::kStandardNormal:
-      return v1::NOISE_STANDARD_NORMAL;
-  }
-  return v1::NOISE_UNSPECIFIED;
-}
-
 }  // namespace
 
 absl::StatusOr<Backend*> SelectBackend(const Backends& backends, v1::Backend requested,
                                        int64_t elements, const char* field) {
-  switch (requested) {
-    case v1::BACKEND_UNSPECIFIED:
-      return backends.cuda != nullptr && elements >= backends.cuda_min_elements ? backends.cuda
-                                                                                : backends.cpu;
-    case v1::BACKEND_CPU:
-      return backends.cpu;
-    case v1::BACKEND_CUDA:
-      if (backends.cuda != nullptr) return backends.cuda;
-      return absl::UnavailableError(
-          absl::StrCat(field, ": BACKEND_CUDA is not available on this server (",
-                       backends.cuda_unavailable, "); use BACKEND_CPU or BACKEND_UNSPECIFIED"));
-    default:
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: unknown value %d; expected BACKEND_UNSPECIFIED, BACKEND_CPU or BACKEND_CUDA", field,
-          static_cast<int>(requested)));
+  ACTSERVE_ASSIGN_OR_RETURN(BackendChoice choice, BackendTable().ToCore(requested, field));
+  if (choice == BackendChoice::kCuda && backends.cuda == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat(field, ": BACKEND_CUDA is not available on this server (",
+                     backends.cuda_unavailable, "); use BACKEND_CPU or BACKEND_UNSPECIFIED"));
   }
-}
-
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+  return backends.Choose(choice, elements);
 }
 
 absl::StatusOr<int64_t> CheckTensor(const v1::Tensor& tensor, const char* field,
@@ -181,26 +118,25 @@ absl::StatusOr<int64_t> CheckTensor(const v1::Tensor& tensor, const char* field,
     return absl::ResourceExhaustedError(absl::StrFormat(
         "%s has more than %d elements (the server's --max_elements)", field, max_elements));
   }
-  switch (tensor.dtype()) {
-    case v1::DTYPE_FLOAT32:
-      ACTSERVE_RETURN_IF_ERROR(CheckData(tensor.float_data(), field, "float_data", size, tensor));
-      if (!tensor.double_data().empty()) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "%s.double_data must be empty when %s.dtype is DTYPE_FLOAT32", field, field));
-      }
-      break;
-    case v1::DTYPE_FLOAT64:
-      ACTSERVE_RETURN_IF_ERROR(CheckData(tensor.double_data(), field, "double_data", size, tensor));
-      if (!tensor.float_data().empty()) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "%s.float_data must be empty when %s.dtype is DTYPE_FLOAT64", field, field));
-      }
-      break;
-    default:
+  if (tensor.dtype() == v1::DTYPE_UNSPECIFIED || !DTypeTable().ToCore(tensor.dtype(), "").ok()) {
+    // A tensor has no default dtype.
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s.dtype must be %s, got %s", field, DTypeTable().Expected(),
+        v1::DType_IsValid(tensor.dtype()) ? v1::DType_Name(tensor.dtype())
+                                          : absl::StrCat(static_cast<int>(tensor.dtype()))));
+  }
+  if (tensor.dtype() == v1::DTYPE_FLOAT32) {
+    ACTSERVE_RETURN_IF_ERROR(CheckData(tensor.float_data(), field, "float_data", size, tensor));
+    if (!tensor.double_data().empty()) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "%s.dtype must be DTYPE_FLOAT32 or DTYPE_FLOAT64, got %s", field,
-          v1::DType_IsValid(tensor.dtype()) ? v1::DType_Name(tensor.dtype())
-                                            : absl::StrCat(static_cast<int>(tensor.dtype()))));
+          "%s.double_data must be empty when %s.dtype is DTYPE_FLOAT32", field, field));
+    }
+  } else {
+    ACTSERVE_RETURN_IF_ERROR(CheckData(tensor.double_data(), field, "double_data", size, tensor));
+    if (!tensor.float_data().empty()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s.float_data must be empty when %s.dtype is DTYPE_FLOAT64", field, field));
+    }
   }
   return size;
 }
@@ -251,6 +187,40 @@ absl::Status RunBackward(Backend& backend, const ActivationCall& call,
              : Backward<double>(backend, call, request, response);
 }
 
+absl::StatusOr<Computation> ToComputation(const v1::ForwardRequest& request,
+                                          const Backends& backends, int64_t max_elements) {
+  Computation c{.fp64 = request.x().dtype() == v1::DTYPE_FLOAT64};
+  ACTSERVE_ASSIGN_OR_RETURN(c.call, PrepareForward(request, max_elements));
+  ACTSERVE_ASSIGN_OR_RETURN(c.backend,
+                            SelectBackend(backends, request.backend(), c.call.input_size));
+  return c;
+}
+
+absl::StatusOr<Computation> ToComputation(const v1::BackwardRequest& request,
+                                          const Backends& backends, int64_t max_elements) {
+  Computation c{.backward = true, .fp64 = request.x().dtype() == v1::DTYPE_FLOAT64};
+  ACTSERVE_ASSIGN_OR_RETURN(c.call, PrepareBackward(request, max_elements));
+  ACTSERVE_ASSIGN_OR_RETURN(c.backend,
+                            SelectBackend(backends, request.backend(), c.call.input_size));
+  return c;
+}
+
+absl::Status Run(const Computation& c, const v1::ForwardRequest& request,
+                 v1::ForwardResponse* response) {
+  return RunForward(*c.backend, c.call, request, response);
+}
+
+absl::Status Run(const Computation& c, const v1::BackwardRequest& request,
+                 v1::BackwardResponse* response) {
+  return RunBackward(*c.backend, c.call, request, response);
+}
+
+void SetEvaluateError(const absl::Status& status, uint64_t id, v1::EvaluateResponse* response) {
+  response->Clear();
+  response->set_id(id);
+  ToWireError(status, response->mutable_error());
+}
+
 void FillActivationList(v1::ListActivationsResponse* response) {
   for (const ActivationInfo& info : AllActivations()) {
     v1::ActivationInfo* out = response->add_activations();
@@ -280,14 +250,14 @@ void FillActivationList(v1::ListActivationsResponse* response) {
     props->set_monotonic(pr.monotonic);
     props->set_smooth(pr.smooth);
     props->set_zero_centered(pr.zero_centered);
-    props->set_saturation(ToProto(pr.saturation));
+    props->set_saturation(SaturationTable().ToWire(pr.saturation));
     props->set_sparse(pr.sparse);
     props->set_identity_near_zero(pr.identity_near_zero);
     props->set_monotonic_derivative(pr.monotonic_derivative);
     props->set_gradient_flows(pr.gradient_flows);
-    props->set_cost(ToProto(pr.cost));
-    out->set_layout(ToProto(info.layout));
-    out->set_noise(ToProto(info.noise));
+    props->set_cost(CostTable().ToWire(pr.cost));
+    out->set_layout(LayoutTable().ToWire(info.layout));
+    out->set_noise(NoiseTable().ToWire(info.noise));
     if (info.last_axis_rule != nullptr) out->set_last_axis_rule(info.last_axis_rule);
   }
 }
