@@ -28,11 +28,14 @@
 #include "kernels/cuda/cuda_backend.h"
 #include "prometheus/exposer.h"
 #include "server/admission/admission.h"
+#include "server/admission/memory_admission.h"
+#include "server/admission/memory_budget.h"
 #include "server/api/activation_service.h"
 #include "server/api/handler.h"
 #include "server/api/training_service.h"
 #include "server/compute/compute_pool.h"
 #include "server/jobs/job_manager.h"
+#include "server/metrics/exposer_options.h"
 #include "server/metrics/metrics.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1:50051",
@@ -52,6 +55,13 @@ ABSL_FLAG(int, max_message_bytes, 512 << 20,
 ABSL_FLAG(int, malloc_arenas, 2,
           "glibc malloc arenas (0: glibc's default of 8 per core). Few arenas keep freed tensor "
           "buffers reusable across threads: less memory and fewer page faults under load.");
+ABSL_FLAG(int64_t, max_memory_bytes, 0,
+          "The memory budget: bytes that requests, stream messages and training jobs may hold "
+          "at once; beyond, RESOURCE_EXHAUSTED saying what was asked and what is free. 0: half "
+          "of what the process may use (its cgroup's memory limit, else RLIMIT_AS, else the "
+          "physical memory).");
+ABSL_FLAG(int, max_streams, 128,
+          "Evaluate and WatchJob streams open at once; more get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int, training_workers, 0,
           "Training jobs that run at once, one thread each (0: half the hardware threads, at "
           "least 1).");
@@ -154,7 +164,7 @@ std::unique_ptr<prometheus::Exposer> ServeMetrics(
   const std::string address = absl::GetFlag(FLAGS_metrics_address);
   std::unique_ptr<prometheus::Exposer> exposer;
   try {
-    exposer = std::make_unique<prometheus::Exposer>(address);
+    exposer = NewExposer(address);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "actserve: cannot serve metrics on %s (%s)\n", address.c_str(), e.what());
     return nullptr;
@@ -238,9 +248,19 @@ int Run() {
                                   : HardwareThreads();
   ComputePool pool(compute_threads, absl::GetFlag(FLAGS_max_queued));
   CallTracker calls;
-  std::unique_ptr<Admission> admission = NewAdmitAll();
+  const int64_t max_memory = absl::GetFlag(FLAGS_max_memory_bytes) > 0
+                                 ? absl::GetFlag(FLAGS_max_memory_bytes)
+                                 : DefaultMaxMemoryBytes();
+  MemoryBudget budget(max_memory);
+  std::fprintf(stderr, "actserve: memory budget %s (%s)\n", HumanBytes(max_memory).c_str(),
+               absl::GetFlag(FLAGS_max_memory_bytes) > 0
+                   ? "--max_memory_bytes"
+                   : absl::StrCat("half of ", ProcessMemoryLimit().source).c_str());
+  std::unique_ptr<Admission> admission =
+      NewMemoryAdmission(budget, {.max_streams = absl::GetFlag(FLAGS_max_streams)});
   Handler handler(pool, calls, *admission, metrics.get());
-  const JobManagerOptions job_options = JobOptionsFromFlags(backends.view);
+  JobManagerOptions job_options = JobOptionsFromFlags(backends.view);
+  job_options.budget = &budget;
   JobManager jobs(job_options, metrics.get());
   TrainingServiceImpl training(jobs, handler, *backends.cpu, job_options.limits);
   ActivationServiceImpl activation(
@@ -256,7 +276,10 @@ int Run() {
                            .queue_depth = [&pool] { return pool.queued(); },
                            .jobs_queued = [&jobs] { return jobs.queued(); },
                            .jobs_running = [&jobs] { return jobs.running(); },
-                           .jobs_memory_bytes = [&jobs] { return jobs.memory_bytes(); }}));
+                           .jobs_memory_bytes = [&jobs] { return jobs.memory_bytes(); },
+                           .memory_budget_bytes = [&budget] { return budget.capacity(); },
+                           .memory_reserved_bytes = [&budget] { return budget.stats().reserved; },
+                           .memory_rejections = [&budget] { return budget.stats().rejections; }}));
     exposer = ServeMetrics(collectables);
     if (exposer == nullptr) return 1;
   }

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "kernels/util/status_macros.h"
+#include "kernels/util/untrusted.h"
 #include "server/api/convert.h"
 
 namespace actserve::server {
@@ -48,6 +49,7 @@ train::LayerSpec ToLayer(const v1::Layer& layer) {
   out.activation.activation = layer.activation();
   out.activation.params = Params(layer.params());
   out.freeze_params = layer.freeze_params();
+  out.frozen = layer.frozen();
   return out;
 }
 
@@ -225,6 +227,7 @@ absl::StatusOr<JobInput> ToJobInput(const v1::JobSpec& proto, const TrainingLimi
                                     const Backends& backends) {
   JobInput in;
   train::TrainSpec& spec = in.spec;
+  ACTSERVE_RETURN_IF_ERROR(CheckLength("name", proto.name(), kMaxJobNameBytes));
   ACTSERVE_RETURN_IF_ERROR(SelectBackend(backends, proto.backend(), 0).status());
   in.cuda = proto.backend() == v1::BACKEND_CUDA;
   ACTSERVE_ASSIGN_OR_RETURN(spec.dtype, ToDType(proto.dtype(), "dtype"));

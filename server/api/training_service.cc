@@ -1,8 +1,10 @@
 #include "server/api/training_service.h"
 
 #include <memory>
+#include <string>
 
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "server/api/convert.h"
 #include "server/api/convert_training.h"
 #include "server/api/status.h"
@@ -114,6 +116,11 @@ absl::Status Store(absl::StatusOr<T> result, T* response) {
   return absl::OkStatus();
 }
 
+// A submit's request id and deadline (a client without a deadline has an infinite one).
+SubmitOptions SubmitOptionsOf(grpc::CallbackServerContext* context, const std::string& request_id) {
+  return {.request_id = request_id, .deadline = absl::FromChrono(context->deadline())};
+}
+
 }  // namespace
 
 TrainingServiceImpl::TrainingServiceImpl(JobManager& jobs, Handler& handler, Backend& backend,
@@ -124,8 +131,10 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitJob(grpc::CallbackServerCon
                                                          const v1::SubmitJobRequest* request,
                                                          v1::Job* response) {
   return handler_.Unary(
-      context, kSubmitJob, Bytes(*request), Placement::kPool,
-      [this, request, response] { return Store(jobs_.Submit(request->spec()), response); });
+      context, kSubmitJob, Bytes(*request), Placement::kPool, [this, context, request, response] {
+        return Store(jobs_.Submit(request->spec(), SubmitOptionsOf(context, request->request_id())),
+                     response);
+      });
 }
 
 grpc::ServerWriteReactor<v1::WatchJobResponse>* TrainingServiceImpl::WatchJob(
@@ -229,8 +238,10 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitSweep(grpc::CallbackServerC
                                                            const v1::SubmitSweepRequest* request,
                                                            v1::Sweep* response) {
   return handler_.Unary(
-      context, kSubmitSweep, Bytes(*request), Placement::kPool,
-      [this, request, response] { return Store(jobs_.SubmitSweep(*request), response); });
+      context, kSubmitSweep, Bytes(*request), Placement::kPool, [this, context, request, response] {
+        return Store(jobs_.SubmitSweep(*request, SubmitOptionsOf(context, request->request_id())),
+                     response);
+      });
 }
 
 grpc::ServerUnaryReactor* TrainingServiceImpl::GetSweep(grpc::CallbackServerContext* context,

@@ -10,6 +10,8 @@
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cuda/cuda_engine.h"
 #include "kernels/util/status_macros.h"
+#include "kernels/util/untrusted.h"
+#include "server/jobs/job_id.h"
 
 namespace actserve::server {
 namespace {
@@ -23,20 +25,20 @@ void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
   *out = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
 }
 
-// "job-17" -> 17; nullopt for anything else.
-std::optional<int64_t> JobNumber(const std::string& id) {
-  absl::string_view rest = id;
-  int64_t n = 0;
-  if (!absl::ConsumePrefix(&rest, "job-") || !absl::SimpleAtoi(rest, &n)) return std::nullopt;
-  return n;
-}
-
 absl::Status UnknownJob(const std::string& id) {
   return absl::NotFoundError(
-      absl::StrFormat("id: no job \"%s\" on this server (ListJobs lists "
+      absl::StrFormat("id: no job %s on this server (ListJobs lists "
                       "them; ended jobs are kept until deleted or "
                       "displaced by newer ones)",
-                      id));
+                      QuoteUntrusted(id)));
+}
+
+// The most bytes generating `data` may take: its values in double, and a copy while a
+// validation split is made. Inline data is in the request, charged with it.
+int64_t GenerationBytes(const v1::Data& data) {
+  if (!data.has_generated()) return 0;
+  const int64_t rows = std::clamp<int64_t>(data.generated().rows(), 0, int64_t{1} << 40);
+  return rows * 3 * int64_t{sizeof(double)} * 2;  // at most 2 features and 1 target a row
 }
 
 int64_t WeightBytes(const std::vector<train::LayerWeights>& weights) {
@@ -172,33 +174,93 @@ void JobManager::CancelAll() {
   for (const auto& job : cancelled) job->Notify();
 }
 
-absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec) {
-  // Conversion (which generates data) happens outside the lock.
-  ACTSERVE_ASSIGN_OR_RETURN(JobInput input, ToJobInput(spec, options_.limits, options_.backends));
-  absl::MutexLock lock(&mu_);
+absl::Status JobManager::CheckSubmit(const SubmitOptions& options) const {
   if (draining_ || stopping_) {
-    return absl::UnavailableError("the server is shutting down; submit the job elsewhere");
+    return absl::UnavailableError("the server is shutting down; submit elsewhere");
   }
+  if (absl::Now() >= options.deadline) {
+    return absl::DeadlineExceededError(
+        "the submit's deadline passed before it was queued; nothing was created");
+  }
+  return absl::OkStatus();
+}
+
+std::shared_ptr<Job> JobManager::Lookup(const std::string& id) const {
+  auto seq = seq_.find(id);
+  if (seq == seq_.end()) return nullptr;
+  auto it = jobs_.find(seq->second);
+  return it == jobs_.end() ? nullptr : it->second;
+}
+
+absl::StatusOr<std::pair<JobInput, MemoryBudget::Reservation>> JobManager::Admit(
+    const v1::JobSpec& spec, const std::string& what) {
+  MemoryBudget::Reservation generation, estimate;
+  if (options_.budget != nullptr) {
+    ACTSERVE_ASSIGN_OR_RETURN(
+        generation, options_.budget->Reserve(
+                        GenerationBytes(spec.data()) + GenerationBytes(spec.validation_data()),
+                        absl::StrCat(what, " (generating its data)")));
+  }
+  ACTSERVE_ASSIGN_OR_RETURN(JobInput input, ToJobInput(spec, options_.limits, options_.backends));
+  if (options_.budget != nullptr) {
+    const int64_t bytes =
+        static_cast<int64_t>(train::EstimateJobBytes(input.spec, input.train, input.validation));
+    generation.Release();  // the data is part of the estimate
+    ACTSERVE_ASSIGN_OR_RETURN(estimate, options_.budget->Reserve(bytes, what));
+  }
+  return std::make_pair(std::move(input), std::move(estimate));
+}
+
+absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const SubmitOptions& options) {
+  ACTSERVE_RETURN_IF_ERROR(CheckLength("request_id", options.request_id, kMaxIdBytes));
+  {
+    absl::MutexLock lock(&mu_);
+    if (!options.request_id.empty()) {
+      auto seen = request_ids_.find(options.request_id);
+      std::shared_ptr<Job> first = seen == request_ids_.end() ? nullptr : Lookup(seen->second);
+      if (first != nullptr) return first->ToProto(false);
+    }
+    ACTSERVE_RETURN_IF_ERROR(CheckSubmit(options));
+  }
+  // Conversion (which generates data) happens outside the lock, charged to the budget.
+  auto admitted = Admit(spec, "the job");
+  if (!admitted.ok()) return admitted.status();
+  absl::MutexLock lock(&mu_);
+  if (!options.request_id.empty()) {  // a concurrent retry may have won
+    auto seen = request_ids_.find(options.request_id);
+    std::shared_ptr<Job> first = seen == request_ids_.end() ? nullptr : Lookup(seen->second);
+    if (first != nullptr) return first->ToProto(false);
+  }
+  ACTSERVE_RETURN_IF_ERROR(CheckSubmit(options));
   if (static_cast<int>(queue_.size()) >= options_.max_queued) {
     return absl::ResourceExhaustedError(absl::StrFormat(
         "the job queue is full: %d jobs wait for a worker (--max_queued_jobs); retry later",
         queue_.size()));
   }
-  return Enqueue(spec, std::move(input), "")->ToProto(false);
+  std::shared_ptr<Job> job =
+      Enqueue(spec, std::move(admitted->first), "", std::move(admitted->second));
+  if (!options.request_id.empty()) request_ids_[options.request_id] = job->id();
+  return job->ToProto(false);
 }
 
 std::shared_ptr<Job> JobManager::Enqueue(const v1::JobSpec& spec, JobInput input,
-                                         const std::string& sweep_id) {
-  const int64_t n = next_id_++;
-  auto job = std::make_shared<Job>(absl::StrCat("job-", n), sweep_id, WithoutInlineData(spec),
-                                   std::move(input));
-  jobs_[n] = job;
+                                         const std::string& sweep_id,
+                                         MemoryBudget::Reservation reservation) {
+  const int64_t seq = next_seq_++;
+  auto job = std::make_shared<Job>(NewJobId(), sweep_id, WithoutInlineData(spec), std::move(input));
+  {
+    absl::MutexLock job_lock(&job->mu_);
+    job->reservation_ = std::move(reservation);
+  }
+  jobs_[seq] = job;
+  seq_[job->id()] = seq;
   queue_.push_back(job);
   if (metrics_ != nullptr) metrics_->RecordJobSubmitted();
   return job;
 }
 
-absl::StatusOr<v1::Sweep> JobManager::SubmitSweep(const v1::SubmitSweepRequest& request) {
+absl::StatusOr<v1::Sweep> JobManager::SubmitSweep(const v1::SubmitSweepRequest& request,
+                                                  const SubmitOptions& options) {
   const int count = request.activations_size();
   if (count < 1 || count > 64) {
     return absl::InvalidArgumentError(
@@ -208,39 +270,70 @@ absl::StatusOr<v1::Sweep> JobManager::SubmitSweep(const v1::SubmitSweepRequest& 
     return absl::InvalidArgumentError(
         "spec.layers: a sweep needs at least one hidden layer whose activation it varies");
   }
-  std::vector<std::pair<v1::JobSpec, JobInput>> runs;
+  ACTSERVE_RETURN_IF_ERROR(CheckLength("request_id", options.request_id, kMaxIdBytes));
+  ACTSERVE_RETURN_IF_ERROR(CheckLength("spec.name", request.spec().name(), kMaxJobNameBytes));
+  auto first_sweep = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> std::optional<v1::Sweep> {
+    if (options.request_id.empty()) return std::nullopt;
+    auto seen = request_ids_.find(options.request_id);
+    if (seen == request_ids_.end()) return std::nullopt;
+    auto sweep = sweeps_.find(seen->second);
+    if (sweep == sweeps_.end()) return std::nullopt;
+    return sweep->second;
+  };
+  {
+    absl::MutexLock lock(&mu_);
+    if (std::optional<v1::Sweep> first = first_sweep()) return *first;
+    ACTSERVE_RETURN_IF_ERROR(CheckSubmit(options));
+    if (static_cast<int>(queue_.size()) + count > options_.max_queued) {
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "the job queue cannot take %d more jobs: %d of %d places are taken (--max_queued_jobs)",
+          count, queue_.size(), options_.max_queued));
+    }
+  }
+  // Every run is converted and charged before any is queued: a refusal releases them all.
+  struct Run {
+    v1::JobSpec spec;
+    JobInput input;
+    MemoryBudget::Reservation reservation;
+  };
+  std::vector<Run> runs;
   for (int i = 0; i < count; ++i) {
     const v1::SweepActivation& a = request.activations(i);
+    ACTSERVE_RETURN_IF_ERROR(CheckLength(absl::StrFormat("activations[%d].activation", i),
+                                         a.activation(), kMaxActivationNameBytes));
     v1::JobSpec spec = request.spec();
     spec.set_name(absl::StrCat(spec.name().empty() ? "sweep" : spec.name(), "/", a.activation()));
     for (int l = 0; l + 1 < spec.layers_size(); ++l) {
       spec.mutable_layers(l)->set_activation(a.activation());
       *spec.mutable_layers(l)->mutable_params() = a.params();
     }
-    absl::StatusOr<JobInput> input = ToJobInput(spec, options_.limits, options_.backends);
-    if (!input.ok()) {
+    auto admitted = Admit(spec, absl::StrFormat("the sweep's job %d of %d", i + 1, count));
+    if (!admitted.ok()) {
       return absl::Status(
-          input.status().code(),
-          absl::StrFormat("activations[%d] (%s): %s", i, a.activation(), input.status().message()));
+          admitted.status().code(),
+          absl::StrFormat("activations[%d] (%s): %s; the sweep was not created", i,
+                          QuoteUntrusted(a.activation()), admitted.status().message()));
     }
-    runs.emplace_back(std::move(spec), std::move(*input));
+    runs.push_back({std::move(spec), std::move(admitted->first), std::move(admitted->second)});
   }
   absl::MutexLock lock(&mu_);
-  if (draining_ || stopping_) {
-    return absl::UnavailableError("the server is shutting down; submit the sweep elsewhere");
-  }
+  if (std::optional<v1::Sweep> first = first_sweep()) return *first;
+  ACTSERVE_RETURN_IF_ERROR(CheckSubmit(options));
   if (static_cast<int>(queue_.size()) + count > options_.max_queued) {
     return absl::ResourceExhaustedError(absl::StrFormat(
         "the job queue cannot take %d more jobs: %d of %d places are taken (--max_queued_jobs)",
         count, queue_.size(), options_.max_queued));
   }
   v1::Sweep sweep;
-  sweep.set_id(absl::StrCat("sweep-", next_id_++));
-  for (auto& [spec, input] : runs) {
-    *sweep.add_jobs() = Enqueue(spec, std::move(input), sweep.id())->ToProto(false);
+  sweep.set_id(NewSweepId());
+  for (Run& run : runs) {
+    *sweep.add_jobs() =
+        Enqueue(run.spec, std::move(run.input), sweep.id(), std::move(run.reservation))
+            ->ToProto(false);
   }
   *sweep.mutable_activations() = request.activations();
   sweeps_[sweep.id()] = sweep;
+  if (!options.request_id.empty()) request_ids_[options.request_id] = sweep.id();
   return sweep;
 }
 
@@ -248,23 +341,22 @@ absl::StatusOr<v1::Sweep> JobManager::GetSweep(const std::string& id) const {
   absl::MutexLock lock(&mu_);
   auto it = sweeps_.find(id);
   if (it == sweeps_.end()) {
-    return absl::NotFoundError(absl::StrFormat("id: no sweep \"%s\" on this server", id));
+    return absl::NotFoundError(
+        absl::StrFormat("id: no sweep %s on this server", QuoteUntrusted(id)));
   }
   v1::Sweep out = it->second;
   for (v1::Job& job : *out.mutable_jobs()) {
-    std::optional<int64_t> n = JobNumber(job.id());
-    auto j = n ? jobs_.find(*n) : jobs_.end();
-    if (j != jobs_.end()) job = j->second->ToProto(false);  // else: deleted; keep the last view
+    std::shared_ptr<Job> j = Lookup(job.id());
+    if (j != nullptr) job = j->ToProto(false);  // else: deleted; keep the last view
   }
   return out;
 }
 
 absl::StatusOr<std::shared_ptr<Job>> JobManager::Find(const std::string& id) const {
-  std::optional<int64_t> n = JobNumber(id);
   absl::MutexLock lock(&mu_);
-  auto it = n ? jobs_.find(*n) : jobs_.end();
-  if (it == jobs_.end()) return UnknownJob(id);
-  return it->second;
+  std::shared_ptr<Job> job = Lookup(id);
+  if (job == nullptr) return UnknownJob(id);
+  return job;
 }
 
 std::vector<v1::Job> JobManager::List() const {
@@ -311,7 +403,11 @@ absl::Status JobManager::Delete(const std::string& id) {
     }
   }
   absl::MutexLock lock(&mu_);
-  jobs_.erase(*JobNumber(id));
+  auto seq = seq_.find(id);
+  if (seq != seq_.end()) {
+    jobs_.erase(seq->second);
+    seq_.erase(seq);
+  }
   return absl::OkStatus();
 }
 
@@ -423,9 +519,19 @@ void JobManager::RunJob(const std::shared_ptr<Job>& job, Backend& backend) {
     last_step = p.step;
     job->Notify();
   };
-  // Train takes the data and releases it, with its buffers, before it returns.
-  absl::StatusOr<train::TrainResult> result =
-      train::Train(input->spec, std::move(input->train), std::move(input->validation), options);
+  // Train takes the data and releases it, with its buffers, before it returns. Nothing may
+  // escape a worker: an allocation failure (or any exception) fails this job, not the server.
+  absl::StatusOr<train::TrainResult> result = absl::InternalError("the job did not run");
+  try {
+    result =
+        train::Train(input->spec, std::move(input->train), std::move(input->validation), options);
+  } catch (const std::bad_alloc&) {
+    result = absl::ResourceExhaustedError(
+        "the server ran out of memory while training this job; retry with less data, a smaller "
+        "batch or fewer units");
+  } catch (const std::exception& e) {
+    result = absl::InternalError(absl::StrCat("training failed: ", e.what()));
+  }
   input.reset();
   {
     absl::MutexLock lock(&job->mu_);
@@ -462,6 +568,7 @@ void JobManager::EndJob(Job& job, v1::JobState state) {
   job.state_ = state;
   job.end_time_ = absl::Now();
   job.input_.reset();
+  job.reservation_.Release();  // after the input is freed: the budget may trim the heap
   int64_t report_bytes = 0;
   for (const v1::Progress& p : job.reports_) report_bytes += p.SpaceUsedLong();
   job.memory_bytes_ = WeightBytes(job.weights_) + report_bytes;
@@ -477,10 +584,19 @@ void JobManager::EndJob(Job& job, v1::JobState state) {
 }
 
 void JobManager::Retain() {
+  // Request ids of forgotten jobs and sweeps are dropped once they outnumber what is kept.
+  if (request_ids_.size() >
+      static_cast<size_t>(2 * (options_.max_retained + options_.max_queued))) {
+    for (auto it = request_ids_.begin(); it != request_ids_.end();) {
+      const bool kept = seq_.count(it->second) > 0 || sweeps_.count(it->second) > 0;
+      it = kept ? std::next(it) : request_ids_.erase(it);
+    }
+  }
   int ended = 0;
   for (const auto& [n, job] : jobs_) ended += job->ended();
   for (auto it = jobs_.begin(); ended > options_.max_retained && it != jobs_.end();) {
     if (it->second->ended()) {
+      seq_.erase(it->second->id());
       it = jobs_.erase(it);
       --ended;
     } else {

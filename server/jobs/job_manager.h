@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "kernels/backend.h"
 #include "proto/actserve/v1/training_service.pb.h"
+#include "server/admission/memory_budget.h"
 #include "server/api/convert_training.h"
 #include "server/metrics/metrics.h"
 
@@ -35,6 +36,16 @@ struct JobManagerOptions {
   int max_retained = 256;  // ended jobs kept for Get, Watch and Predict
   TrainingLimits limits;
   Backends backends;  // for the description's backend field
+  // Every job is charged its estimate (train::EstimateJobBytes) here before it is queued, and
+  // holds it until it ends; null: no budget.
+  MemoryBudget* budget = nullptr;
+};
+
+// What a submit carries besides the job: the client's request id (empty: none) and the call's
+// deadline.
+struct SubmitOptions {
+  std::string request_id;
+  absl::Time deadline = absl::InfiniteFuture();
 };
 
 // Receives a job's updates (a new report, the end) on the thread that made them. Must not call
@@ -88,6 +99,8 @@ class Job {
   absl::Time start_time_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time end_time_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   int64_t memory_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  // The job's charge to the memory budget, given back when it ends (after its input is freed).
+  MemoryBudget::Reservation reservation_ ABSL_GUARDED_BY(mu_);
 
   absl::Mutex listeners_mu_;
   std::vector<JobListener*> listeners_ ABSL_GUARDED_BY(listeners_mu_);
@@ -105,10 +118,14 @@ class JobManager {
   JobManager& operator=(const JobManager&) = delete;
 
   // Validates and queues a job (see ToJobInput for the errors); RESOURCE_EXHAUSTED when
-  // max_queued jobs already wait; UNAVAILABLE while draining.
-  absl::StatusOr<v1::Job> Submit(const v1::JobSpec& spec);
-  // One job per activation, queued all or none.
-  absl::StatusOr<v1::Sweep> SubmitSweep(const v1::SubmitSweepRequest& request);
+  // max_queued jobs already wait or the memory budget cannot hold the job's estimate (charged
+  // before its data is generated, then held until it ends); UNAVAILABLE while draining;
+  // DEADLINE_EXCEEDED, creating nothing, once `options.deadline` has passed. A request id seen
+  // before (and whose job is still retained) returns that job instead of a new one.
+  absl::StatusOr<v1::Job> Submit(const v1::JobSpec& spec, const SubmitOptions& options = {});
+  // One job per activation, queued and charged all or none; request ids and deadlines as Submit.
+  absl::StatusOr<v1::Sweep> SubmitSweep(const v1::SubmitSweepRequest& request,
+                                        const SubmitOptions& options = {});
   absl::StatusOr<v1::Sweep> GetSweep(const std::string& id) const;
 
   // NOT_FOUND for an unknown id (the error names it).
@@ -142,9 +159,17 @@ class JobManager {
   void RunJob(const std::shared_ptr<Job>& job, Backend& backend);
   // Marks `job` ended in `state`, releasing its input; records it in the metrics.
   void EndJob(Job& job, v1::JobState state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(job.mu_);
-  // Creates a job with the next id and queues it; the caller has checked the queue's room.
-  std::shared_ptr<Job> Enqueue(const v1::JobSpec& spec, JobInput input, const std::string& sweep_id)
+  // Creates a job with a fresh id and queues it; the caller has checked the queue's room.
+  std::shared_ptr<Job> Enqueue(const v1::JobSpec& spec, JobInput input, const std::string& sweep_id,
+                               MemoryBudget::Reservation reservation)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Converts a job, charging the budget first for the data it generates, then for its estimate.
+  absl::StatusOr<std::pair<JobInput, MemoryBudget::Reservation>> Admit(const v1::JobSpec& spec,
+                                                                       const std::string& what);
+  // The job of `id`, compared exactly; null if none.
+  std::shared_ptr<Job> Lookup(const std::string& id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Refuses a submit whose deadline passed or that arrives while draining.
+  absl::Status CheckSubmit(const SubmitOptions& options) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Drops the oldest ended jobs beyond max_retained.
   void Retain() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -154,12 +179,16 @@ class JobManager {
   mutable absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  int64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
   int running_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<std::shared_ptr<Job>> queue_ ABSL_GUARDED_BY(mu_);
-  // By number, so that iteration is creation order.
+  // By creation sequence, so that iteration is creation order; `seq_` finds a job's sequence
+  // from its id (job_id.h).
   std::map<int64_t, std::shared_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int64_t> seq_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, v1::Sweep> sweeps_ ABSL_GUARDED_BY(mu_);
+  // Client request ids -> the job or sweep id their first submit created.
+  std::map<std::string, std::string> request_ids_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> workers_;
 };
 
