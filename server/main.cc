@@ -256,6 +256,7 @@ int Run() {
                absl::GetFlag(FLAGS_max_memory_bytes) > 0
                    ? "--max_memory_bytes"
                    : absl::StrCat("half of ", ProcessMemoryLimit().source).c_str());
+  MemoryTrimmer trimmer(budget, absl::Seconds(1));
   std::unique_ptr<Admission> admission =
       NewMemoryAdmission(budget, {.max_streams = absl::GetFlag(FLAGS_max_streams)});
   Handler handler(pool, calls, *admission, metrics.get());

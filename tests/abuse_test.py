@@ -29,6 +29,7 @@ MIB = 1 << 20
 BUDGET = 1024 * MIB        # --max_memory_bytes
 ADDRESS_SPACE = 8192 * MIB  # prlimit --as: code, thread stacks and malloc arenas need room too
 SLACK = 384 * MIB          # RSS allowed above the budget: code, gRPC buffers, allocator slack
+IDLE_SLACK = 128 * MIB     # RSS allowed above the level before a scenario once it is over
 
 
 def varint(n):
@@ -141,7 +142,7 @@ class Abuse:
             saw = f"client error: {type(e).__name__}: {str(e)[:120]}"
         done.set()
         prober.join()
-        time.sleep(3)  # idle: memory should come back
+        time.sleep(4)  # idle: memory should come back (the server trims its heap every second)
         peak, after = self.rss.peak_bytes, self.rss.now()
         alive = self.server.proc.poll() is None
         serving = alive and self.serving()
@@ -153,6 +154,9 @@ class Abuse:
             (small_after and small["failed"] == 0,
              f"{name}: small calls answered during ({small['ok']} ok, {small['failed']} failed) "
              "and after"),
+            (after <= before + IDLE_SLACK,
+             f"{name}: RSS after {after / MIB:.0f} MiB is back within {IDLE_SLACK / MIB:.0f} MiB "
+             f"of before ({before / MIB:.0f} MiB)"),
             (peak <= BUDGET + SLACK,
              f"{name}: peak RSS {peak / MIB:.0f} MiB <= budget {BUDGET / MIB:.0f} MiB + slack "
              f"{SLACK / MIB:.0f} MiB"),
@@ -219,6 +223,7 @@ class Abuse:
             name="abuse", layers=[tpb.Layer(units=hidden, activation=activation),
                                   tpb.Layer(units=2, activation="identity")],
             loss=tpb.LOSS_SOFTMAX_CROSS_ENTROPY, batch_size=batch, epochs=epochs,
+            optimizer=tpb.Optimizer(learning_rate=0.01),
             data=tpb.Data(generated=tpb.GeneratedData(name="two_spirals", rows=rows)))
 
     def outcome(self, result):
@@ -279,9 +284,12 @@ class Abuse:
         """Half-sent HTTP requests to /metrics while scraping."""
         held = []
         for _ in range(clients):
-            s = socket.create_connection(("127.0.0.1", self.metrics_port), timeout=5)
-            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-            held.append(s)
+            try:
+                s = socket.create_connection(("127.0.0.1", self.metrics_port), timeout=5)
+                s.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+                held.append(s)
+            except OSError:
+                pass  # the server may close slow connections: that is its defence
         start = time.time()
         s = socket.create_connection(("127.0.0.1", self.metrics_port), timeout=30)
         s.settimeout(30)
@@ -293,19 +301,20 @@ class Abuse:
                 if not chunk:
                     break
                 data += chunk
-        except socket.timeout:
+        except OSError:
             pass
         seconds = time.time() - start
         s.close()
         for h in held:
             h.close()
-        ok = b"200 OK" in data[:100] and seconds < 10
+        held_count = len(held)
+        ok = b"200 OK" in data[:100] and b"actserve_memory_budget_bytes" in data and seconds < 10
         if not ok:
             self.failures.append(f"slow_http_clients: scrape took {seconds:.1f} s")
         print(("PASS " if ok else "FAIL ") +
               f"slow_http_clients: a scrape answered in {seconds:.1f} s (< 10 s, Prometheus's "
               "timeout)", flush=True)
-        return f"{clients} half-sent requests held; scrape {'200' if b'200 OK' in data[:100] else 'failed'} in {seconds:.1f} s"
+        return f"{held_count} half-sent requests held; scrape {'200' if b'200 OK' in data[:100] else 'failed'} in {seconds:.1f} s"
 
 
 def main():
@@ -363,7 +372,7 @@ def main():
                   f"{after / MIB:.0f} MiB | {saw} |")
         if abuse.failures:
             print("server stderr (tail):\n" + stderr_tail)
-        checks = 4 * len(abuse.rows) + 1
+        checks = 5 * len(abuse.rows) + 1
         print(f"{checks - len(abuse.failures)} passed, {len(abuse.failures)} failed")
         sys.exit(1 if abuse.failures else 0)
 

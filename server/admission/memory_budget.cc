@@ -110,6 +110,29 @@ std::string HumanBytes(int64_t bytes) {
 
 void TrimFreeMemory() { malloc_trim(0); }
 
+MemoryTrimmer::MemoryTrimmer(const MemoryBudget& budget, absl::Duration period) {
+  thread_ = std::thread([this, &budget, period] {
+    int64_t seen = -1;
+    absl::MutexLock lock(&mu_);
+    while (!mu_.AwaitWithTimeout(absl::Condition(&stop_), period)) {
+      const MemoryBudget::Stats s = budget.stats();
+      const int64_t activity = s.reservations + s.rejections;
+      if (activity != seen) {
+        seen = activity;
+        TrimFreeMemory();
+      }
+    }
+  });
+}
+
+MemoryTrimmer::~MemoryTrimmer() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  thread_.join();
+}
+
 MemoryBudget::MemoryBudget(int64_t capacity) : capacity_(std::max<int64_t>(capacity, 0)) {}
 
 absl::StatusOr<MemoryBudget::Reservation> MemoryBudget::Reserve(int64_t bytes,

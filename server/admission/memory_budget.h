@@ -10,11 +10,13 @@
 
 #include <cstdint>
 #include <string>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace actserve::server {
 
@@ -103,6 +105,23 @@ class MemoryBudget {
 
 // Returns the allocator's free memory to the system (malloc_trim(0) on glibc).
 void TrimFreeMemory();
+
+// Calls TrimFreeMemory() on its own thread, at most once per `period`, when `budget` granted or
+// refused charges since the last time: memory that gRPC's buffers and finished work freed goes
+// back to the system once the load passes (a refused large request frees its buffer after the
+// refusal, where no release of the budget sees it). Stops when destroyed.
+class MemoryTrimmer {
+ public:
+  MemoryTrimmer(const MemoryBudget& budget, absl::Duration period);
+  ~MemoryTrimmer();
+  MemoryTrimmer(const MemoryTrimmer&) = delete;
+  MemoryTrimmer& operator=(const MemoryTrimmer&) = delete;
+
+ private:
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
 
 }  // namespace actserve::server
 

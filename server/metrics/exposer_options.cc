@@ -17,9 +17,6 @@ std::vector<std::string> ExposerOptions(const std::string& address) {
       // Scrapers open a connection per scrape: no idle keep-alive connections to hold threads.
       "enable_keep_alive",
       "no",
-      // Do not wait on clients that do not read the end of the response.
-      "linger_timeout_ms",
-      "0",
   };
 }
 
