@@ -45,6 +45,7 @@ class AdmissionTest(unittest.TestCase):
         return pb.JobSpec(name=name, layers=[pb.Layer(units=units, activation=activation),
                                              pb.Layer(units=2, activation="identity")],
                           loss=pb.LOSS_SOFTMAX_CROSS_ENTROPY, batch_size=16, epochs=1,
+                          optimizer=pb.Optimizer(learning_rate=0.05),
                           data=pb.Data(generated=pb.GeneratedData(name="xor", rows=rows)))
 
     def code(self, call):
@@ -61,8 +62,8 @@ class AdmissionTest(unittest.TestCase):
         code, details = self.code(lambda: self.act.Forward(
             self.apb.ForwardRequest(activation="relu", x=x), timeout=60))
         self.assertEqual(code, self.grpc.StatusCode.RESOURCE_EXHAUSTED, details)
-        self.assertIn("Forward needs", details)
-        self.assertIn("budget", details)
+        self.assertIn("Forward needs 64.0 MiB", details)
+        self.assertIn("--max_memory_bytes", details)
         # Small calls still answer.
         r = self.act.Forward(self.apb.ForwardRequest(
             activation="relu", x=self.apb.Tensor(shape=[1], dtype=self.apb.DTYPE_FLOAT64,
