@@ -433,7 +433,7 @@ TEST_F(TrainingTest, SweepTrainsOneJobPerActivationFromTheSameStart) {
   v1::SubmitSweepRequest bad = request;
   bad.mutable_activations(1)->set_activation("nope");
   EXPECT_THAT(client_->SubmitSweep(bad).status().message(),
-              HasSubstr("activations[1] (nope): layers[0].activation"));
+              HasSubstr("activations[1] ('nope'): layers[0].activation"));
 }
 
 // Without a GPU (the server exports actserve_cuda_devices 0), a BACKEND_CUDA job is refused as
