@@ -60,7 +60,7 @@ ABSL_FLAG(int64_t, max_memory_bytes, 0,
           "at once; beyond, RESOURCE_EXHAUSTED saying what was asked and what is free. 0: half "
           "of what the process may use (its cgroup's memory limit, else RLIMIT_AS, else the "
           "physical memory).");
-ABSL_FLAG(int, max_streams, 128,
+ABSL_FLAG(int, max_streams, 64,
           "Evaluate and WatchJob streams open at once; more get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int, training_workers, 0,
           "Training jobs that run at once, one thread each (0: half the hardware threads, at "

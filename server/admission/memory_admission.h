@@ -21,7 +21,7 @@
 namespace actserve::server {
 
 struct MemoryAdmissionOptions {
-  int max_streams = 128;
+  int max_streams = 64;
   int64_t max_peer_bytes = 0;  // 0: half the budget
 };
 
