@@ -66,6 +66,7 @@ class Rss:
 
     def __init__(self, pid):
         self.pid, self.peak_bytes, self.stop = pid, 0, False
+        self.lock = threading.Lock()
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
 
@@ -78,11 +79,15 @@ class Rss:
 
     def run(self):
         while not self.stop:
-            self.peak_bytes = max(self.peak_bytes, self.now())
+            now = self.now()
+            with self.lock:
+                self.peak_bytes = max(self.peak_bytes, now)
             time.sleep(0.02)
 
     def reset(self):
-        self.peak_bytes = self.now()
+        now = self.now()
+        with self.lock:
+            self.peak_bytes = now
 
 
 class Abuse:

@@ -174,13 +174,19 @@ void JobManager::CancelAll() {
   for (const auto& job : cancelled) job->Notify();
 }
 
-absl::Status JobManager::CheckSubmit(const SubmitOptions& options) const {
+absl::Status JobManager::CheckSubmit(const SubmitOptions& options, int jobs) const {
   if (draining_ || stopping_) {
     return absl::UnavailableError("the server is shutting down; submit elsewhere");
   }
   if (absl::Now() >= options.deadline) {
     return absl::DeadlineExceededError(
         "the submit's deadline passed before it was queued; nothing was created");
+  }
+  if (static_cast<int>(queue_.size()) + jobs > options_.max_queued) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "the job queue is full: %d jobs wait for a worker and %d more cannot join them "
+        "(--max_queued_jobs is %d); retry later",
+        queue_.size(), jobs, options_.max_queued));
   }
   return absl::OkStatus();
 }
@@ -220,7 +226,7 @@ absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const Submit
       std::shared_ptr<Job> first = seen == request_ids_.end() ? nullptr : Lookup(seen->second);
       if (first != nullptr) return first->ToProto(false);
     }
-    ACTSERVE_RETURN_IF_ERROR(CheckSubmit(options));
+    ACTSERVE_RETURN_IF_ERROR(CheckSubmit(options, 1));
   }
   // Conversion (which generates data) happens outside the lock, charged to the budget.
   auto admitted = Admit(spec, "the job");
@@ -231,12 +237,7 @@ absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const Submit
     std::shared_ptr<Job> first = seen == request_ids_.end() ? nullptr : Lookup(seen->second);
     if (first != nullptr) return first->ToProto(false);
   }
-  ACTSERVE_RETURN_IF_ERROR(CheckSubmit(options));
-  if (static_cast<int>(queue_.size()) >= options_.max_queued) {
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "the job queue is full: %d jobs wait for a worker (--max_queued_jobs); retry later",
-        queue_.size()));
-  }
+  ACTSERVE_RETURN_IF_ERROR(CheckSubmit(options, 1));
   std::shared_ptr<Job> job =
       Enqueue(spec, std::move(admitted->first), "", std::move(admitted->second));
   if (!options.request_id.empty()) request_ids_[options.request_id] = job->id();
@@ -283,12 +284,7 @@ absl::StatusOr<v1::Sweep> JobManager::SubmitSweep(const v1::SubmitSweepRequest& 
   {
     absl::MutexLock lock(&mu_);
     if (std::optional<v1::Sweep> first = first_sweep()) return *first;
-    ACTSERVE_RETURN_IF_ERROR(CheckSubmit(options));
-    if (static_cast<int>(queue_.size()) + count > options_.max_queued) {
-      return absl::ResourceExhaustedError(absl::StrFormat(
-          "the job queue cannot take %d more jobs: %d of %d places are taken (--max_queued_jobs)",
-          count, queue_.size(), options_.max_queued));
-    }
+    ACTSERVE_RETURN_IF_ERROR(CheckSubmit(options, count));
   }
   // Every run is converted and charged before any is queued: a refusal releases them all.
   struct Run {
@@ -318,12 +314,7 @@ absl::StatusOr<v1::Sweep> JobManager::SubmitSweep(const v1::SubmitSweepRequest& 
   }
   absl::MutexLock lock(&mu_);
   if (std::optional<v1::Sweep> first = first_sweep()) return *first;
-  ACTSERVE_RETURN_IF_ERROR(CheckSubmit(options));
-  if (static_cast<int>(queue_.size()) + count > options_.max_queued) {
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "the job queue cannot take %d more jobs: %d of %d places are taken (--max_queued_jobs)",
-        count, queue_.size(), options_.max_queued));
-  }
+  ACTSERVE_RETURN_IF_ERROR(CheckSubmit(options, count));
   v1::Sweep sweep;
   sweep.set_id(NewSweepId());
   for (Run& run : runs) {

@@ -168,8 +168,10 @@ class JobManager {
                                                                        const std::string& what);
   // The job of `id`, compared exactly; null if none.
   std::shared_ptr<Job> Lookup(const std::string& id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Refuses a submit whose deadline passed or that arrives while draining.
-  absl::Status CheckSubmit(const SubmitOptions& options) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Refuses a submit of `jobs` jobs whose deadline passed, that arrives while draining, or that
+  // the queue has no room for.
+  absl::Status CheckSubmit(const SubmitOptions& options, int jobs) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Drops the oldest ended jobs beyond max_retained.
   void Retain() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
