@@ -16,6 +16,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
+COPY cmake cmake
 COPY kernels kernels
 COPY proto proto
 COPY server server
@@ -41,4 +42,7 @@ EXPOSE 50051 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["/usr/local/bin/actctl", "--server=127.0.0.1:50051", "--timeout=2", "health"]
 # Exec form: actserve is PID 1 and gets SIGTERM itself (it drains, then exits 0).
-ENTRYPOINT ["/usr/local/bin/actserve", "--address=0.0.0.0:50051", "--metrics_address=0.0.0.0:9464"]
+# --insecure: the image serves plaintext without tokens, for a trusted network or a local demo.
+# For anything else append --tls_cert, --tls_key and --tokens_file (and --noinsecure):
+# server/auth/README.md.
+ENTRYPOINT ["/usr/local/bin/actserve", "--address=0.0.0.0:50051", "--metrics_address=0.0.0.0:9464", "--insecure"]

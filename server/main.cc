@@ -33,6 +33,9 @@
 #include "server/api/activation_service.h"
 #include "server/api/handler.h"
 #include "server/api/training_service.h"
+#include "server/auth/auth_admission.h"
+#include "server/auth/grpc_auth.h"
+#include "server/auth/server_security.h"
 #include "server/compute/compute_pool.h"
 #include "server/jobs/job_manager.h"
 #include "server/metrics/exposer_options.h"
@@ -86,6 +89,23 @@ ABSL_FLAG(int64_t, cuda_min_elements, int64_t{1} << 20,
           "(smaller ones stay on the CPU, where they cost less than the copies to the device).");
 ABSL_FLAG(absl::Duration, drain_deadline, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long calls in flight may take to finish.");
+
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain to serve TLS with (with --tls_key); reloaded when it changes.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert; reloaded when it changes.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle: clients must present a certificate it signed (mTLS). Needs --tls_cert.");
+ABSL_FLAG(std::string, tokens_file, "",
+          "Bearer tokens and their tenants and roles, one 'sha256:<hex> <tenant> <roles>' per "
+          "line (server/auth/README.md); reloaded when it changes. Empty: no tokens, every "
+          "caller is an admin (then the server serves loopback only unless --insecure).");
+ABSL_FLAG(bool, insecure, false,
+          "Allow serving a non-loopback --address without TLS and tokens (or client "
+          "certificates).");
+ABSL_FLAG(bool, reflection, false,
+          "Serve gRPC reflection on a non-loopback --address too (on loopback it is always on).");
+ABSL_FLAG(absl::Duration, credentials_reload, absl::Seconds(1),
+          "How often the TLS files and the tokens file are checked for changes.");
 
 namespace actserve::server {
 namespace {
@@ -154,36 +174,59 @@ JobManagerOptions JobOptionsFromFlags(const Backends& backends) {
   return {.workers = workers > 0 ? workers : std::max(1, HardwareThreads() / 2),
           .max_queued = absl::GetFlag(FLAGS_max_queued_jobs),
           .max_retained = absl::GetFlag(FLAGS_max_retained_jobs),
-          .limits = TrainingLimitsFromFlags(),
-          .backends = backends};
+          .cuda_device = backends.cuda_device};
 }
 
-// Serves `collectables` on --metrics_address; null (after saying why) if it cannot.
-std::unique_ptr<prometheus::Exposer> ServeMetrics(
-    const std::vector<std::shared_ptr<prometheus::Collectable>>& collectables) {
-  const std::string address = absl::GetFlag(FLAGS_metrics_address);
+// The metrics endpoint on --metrics_address, and what it serves: `metrics` and the gauges read
+// from `state`. The exposer holds its collectables weakly; they live here with it.
+struct MetricsEndpoint {
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
   std::unique_ptr<prometheus::Exposer> exposer;
+};
+// False (after saying why) if it cannot listen.
+bool ServeMetrics(const Metrics& metrics, StateSources state, MetricsEndpoint* endpoint) {
+  const std::string address = absl::GetFlag(FLAGS_metrics_address);
+  endpoint->collectables = metrics.Collectables();
+  endpoint->collectables.push_back(NewStateCollector(std::move(state)));
   try {
-    exposer = NewExposer(address);
+    endpoint->exposer = NewExposer(address);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "actserve: cannot serve metrics on %s (%s)\n", address.c_str(), e.what());
-    return nullptr;
+    return false;
   }
-  for (const auto& c : collectables) exposer->RegisterCollectable(c);
-  return exposer;
+  for (const auto& c : endpoint->collectables) endpoint->exposer->RegisterCollectable(c);
+  return true;
 }
 
-// Builds and starts the gRPC server with `services`, health and reflection; null (after saying
+// The lines scripts wait for, on stdout: where the server listens (first) and its metrics.
+void AnnounceListening(int port, int compute_threads, int training_workers,
+                       const prometheus::Exposer* exposer) {
+  const std::string address = absl::GetFlag(FLAGS_address);
+  std::printf("actserve: listening on %s:%d (%d compute threads, %d training workers)\n",
+              address.substr(0, address.rfind(':')).c_str(), port, compute_threads,
+              training_workers);
+  if (exposer != nullptr) {
+    const std::string metrics_address = absl::GetFlag(FLAGS_metrics_address);
+    std::printf("actserve: metrics on http://%s:%d/metrics\n",
+                metrics_address.substr(0, metrics_address.rfind(':')).c_str(),
+                exposer->GetListeningPorts().front());
+  }
+  std::fflush(stdout);
+}
+
+// Builds and starts the gRPC server with `services`, health and (if `security` says so)
+// reflection, on `security`'s credentials; null (after saying
 // why) if it cannot listen. `*port` receives the port it listens on.
 std::unique_ptr<grpc::Server> StartServer(const std::vector<grpc::Service*>& services,
-                                          Metrics* metrics, int* port) {
+                                          const auth::ServerSecurity& security, Metrics* metrics,
+                                          int* port) {
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  if (security.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // Without this, a second server on a busy port would silently share it (SO_REUSEPORT).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   const std::string address = absl::GetFlag(FLAGS_address);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), port);
+  builder.AddListeningPort(address, security.credentials, port);
   builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
   builder.SetMaxSendMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
   for (grpc::Service* service : services) builder.RegisterService(service);
@@ -237,10 +280,23 @@ int Run() {
     mallopt(M_ARENA_MAX, absl::GetFlag(FLAGS_malloc_arenas));
   }
   sigset_t signals = BlockStopSignals();
+  absl::StatusOr<auth::ServerSecurity> security =
+      auth::SetUpSecurity({.address = absl::GetFlag(FLAGS_address),
+                           .tls_cert = absl::GetFlag(FLAGS_tls_cert),
+                           .tls_key = absl::GetFlag(FLAGS_tls_key),
+                           .tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca),
+                           .tokens_file = absl::GetFlag(FLAGS_tokens_file),
+                           .insecure = absl::GetFlag(FLAGS_insecure),
+                           .reflection = absl::GetFlag(FLAGS_reflection),
+                           .reload_interval = absl::GetFlag(FLAGS_credentials_reload)});
+  if (!security.ok()) {
+    std::fprintf(stderr, "actserve: %s\n", std::string(security.status().message()).c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "actserve: security: %s\n", security->summary.c_str());
   OwnedBackends backends = OpenBackends();
-  const bool serve_metrics = !absl::GetFlag(FLAGS_metrics_address).empty();
-  std::unique_ptr<Metrics> metrics;
-  if (serve_metrics) {
+  std::unique_ptr<Metrics> metrics;  // null: no metrics
+  if (!absl::GetFlag(FLAGS_metrics_address).empty()) {
     metrics = std::make_unique<Metrics>(backends.names, backends.cuda != nullptr ? 1 : 0);
   }
   const int compute_threads = absl::GetFlag(FLAGS_compute_threads) > 0
@@ -257,48 +313,40 @@ int Run() {
                    ? "--max_memory_bytes"
                    : absl::StrCat("half of ", ProcessMemoryLimit().source).c_str());
   MemoryTrimmer trimmer(budget, absl::Seconds(1));
-  std::unique_ptr<Admission> admission =
+  std::unique_ptr<Admission> memory =
       NewMemoryAdmission(budget, {.max_streams = absl::GetFlag(FLAGS_max_streams)});
-  Handler handler(pool, calls, *admission, metrics.get());
+  // The one admission chain: authentication and roles first, so that the memory admission
+  // after it sees (and charges) only authorized calls.
+  std::unique_ptr<Admission> authenticated =
+      security->tokens != nullptr ? auth::NewAuthAdmission(*security->tokens, *memory) : nullptr;
+  Handler handler(pool, calls, authenticated != nullptr ? *authenticated : *memory, metrics.get());
   JobManagerOptions job_options = JobOptionsFromFlags(backends.view);
   job_options.budget = &budget;
   JobManager jobs(job_options, metrics.get());
-  TrainingServiceImpl training(jobs, handler, *backends.cpu, job_options.limits);
+  const auth::CallGuard guard(security->tokens.get());
+  TrainingServiceImpl training(jobs, handler, backends.view, TrainingLimitsFromFlags(), guard);
   ActivationServiceImpl activation(
       backends.view, handler, {.max_elements = absl::GetFlag(FLAGS_max_elements)}, metrics.get());
 
-  // The exposer holds its collectables weakly: they live here, as long as what they read.
-  std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
-  std::unique_ptr<prometheus::Exposer> exposer;
-  if (serve_metrics) {
-    collectables = metrics->Collectables();
-    collectables.push_back(
-        NewStateCollector({.in_flight = [&calls] { return calls.in_flight(); },
-                           .queue_depth = [&pool] { return pool.queued(); },
-                           .jobs_queued = [&jobs] { return jobs.queued(); },
-                           .jobs_running = [&jobs] { return jobs.running(); },
-                           .jobs_memory_bytes = [&jobs] { return jobs.memory_bytes(); },
-                           .memory_budget_bytes = [&budget] { return budget.capacity(); },
-                           .memory_reserved_bytes = [&budget] { return budget.stats().reserved; },
-                           .memory_rejections = [&budget] { return budget.stats().rejections; }}));
-    exposer = ServeMetrics(collectables);
-    if (exposer == nullptr) return 1;
+  MetricsEndpoint endpoint;
+  if (metrics != nullptr &&
+      !ServeMetrics(*metrics,
+                    {.in_flight = [&calls] { return calls.in_flight(); },
+                     .queue_depth = [&pool] { return pool.queued(); },
+                     .jobs_queued = [&jobs] { return jobs.queued(); },
+                     .jobs_running = [&jobs] { return jobs.running(); },
+                     .jobs_memory_bytes = [&jobs] { return jobs.memory_bytes(); },
+                     .memory_budget_bytes = [&budget] { return budget.capacity(); },
+                     .memory_reserved_bytes = [&budget] { return budget.stats().reserved; },
+                     .memory_rejections = [&budget] { return budget.stats().rejections; }},
+                    &endpoint)) {
+    return 1;
   }
   int port = 0;
   std::unique_ptr<grpc::Server> server =
-      StartServer({&activation, &training}, metrics.get(), &port);
+      StartServer({&activation, &training}, *security, metrics.get(), &port);
   if (server == nullptr) return 1;
-  const std::string address = absl::GetFlag(FLAGS_address);
-  std::printf("actserve: listening on %s:%d (%d compute threads, %d training workers)\n",
-              address.substr(0, address.rfind(':')).c_str(), port, compute_threads,
-              job_options.workers);
-  if (exposer != nullptr) {
-    const std::string metrics_address = absl::GetFlag(FLAGS_metrics_address);
-    std::printf("actserve: metrics on http://%s:%d/metrics\n",
-                metrics_address.substr(0, metrics_address.rfind(':')).c_str(),
-                exposer->GetListeningPorts().front());
-  }
-  std::fflush(stdout);
+  AnnounceListening(port, compute_threads, job_options.workers, endpoint.exposer.get());
 
   int signal = 0;
   sigwait(&signals, &signal);

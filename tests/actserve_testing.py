@@ -15,6 +15,15 @@ PROTOS = ["proto/actserve/v1/activation_service.proto",
           "proto/grpc/health/v1/health.proto"]
 
 
+def catalog_names():
+    """The catalog's definition names, read from THE LIST (kernels/catalog/activation_list.h), so
+    that a test counts what the catalog holds instead of pinning a number."""
+    with open(os.path.join(ROOT, "kernels/catalog/activation_list.h")) as f:
+        text = f.read()
+    body = text[text.index("#define ACTSERVE_ACTIVATIONS(X)"):text.index("// clang-format on")]
+    return re.findall(r"\bX\((\w+)\)", body)
+
+
 def generate_stubs(out):
     """Generates Python message and grpcio stubs into `out` and puts it on sys.path, so that
     `from proto.actserve.v1 import training_service_pb2` works."""

@@ -2,7 +2,9 @@
 // rpc of both services is refused UNAVAILABLE while the server drains and counted as a
 // rejection; every rpc that runs on the compute pool is refused RESOURCE_EXHAUSTED when the
 // pool's queue is full and counted, while the inline ones are still served; and CancelJob holds
-// no compute thread while it waits for a job's step to end.
+// no compute thread while it waits for a job's step to end. And, on the real services in this
+// process with an admission rule of the test's own, every rpc asks admission, with its name,
+// size and headers, and a refusal reaches the client and is counted.
 #include <signal.h>
 
 #include <atomic>
@@ -13,13 +15,21 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "client/activation_client.h"
-#include "client/training_client.h"
+#include "client/lib/activation_client.h"
+#include "client/lib/training_client.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "prometheus/text_serializer.h"
 #include "proto/actserve/v1/activation_service.grpc.pb.h"
 #include "proto/actserve/v1/training_service.grpc.pb.h"
+#include "server/admission/admission.h"
+#include "server/api/activation_service.h"
+#include "server/api/handler.h"
+#include "server/api/training_service.h"
+#include "server/jobs/job_manager.h"
+#include "server/metrics/metrics.h"
 #include "tests/server_process.h"
 
 namespace actserve::testing {
@@ -293,6 +303,103 @@ TEST(HandlerPathTest, CancelJobWaitingForAStepHoldsNoComputeThread) {
   EXPECT_LT(forward_ns, cancelled_ns.load())
       << "the Forward waited for the CancelJob: the cancel held the only compute thread";
   EXPECT_EQ((*server)->Stop(SIGTERM, absl::Seconds(30)), 0) << (*server)->Stderr();
+}
+
+// Refuses every call that carries the header "x-tenant: blocked", and records what it saw.
+class TenantRule final : public server::Admission {
+ public:
+  absl::StatusOr<std::unique_ptr<Grant>> Admit(const server::CallInfo& call) override {
+    absl::MutexLock lock(&mu_);
+    seen_.insert(std::string(call.method));
+    if (call.method == "Forward") forward_bytes_ = call.request_bytes;
+    if (call.header("x-tenant") == std::optional<absl::string_view>("blocked")) {
+      return absl::PermissionDeniedError("tenant blocked is not admitted");
+    }
+    return nullptr;
+  }
+  std::set<std::string> seen() {
+    absl::MutexLock lock(&mu_);
+    return seen_;
+  }
+  int64_t forward_bytes() {
+    absl::MutexLock lock(&mu_);
+    return forward_bytes_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::set<std::string> seen_ ABSL_GUARDED_BY(mu_);
+  int64_t forward_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+TEST(HandlerPathTest, EveryRpcAsksAdmissionAndARefusalReachesTheClientAndIsCounted) {
+  std::unique_ptr<Backend> cpu = NewCpuBackend({.threads = 1});
+  const server::Backends backends{.cpu = cpu.get()};
+  server::Metrics metrics;
+  server::ComputePool pool(2, 16);
+  server::CallTracker calls;
+  TenantRule rule;
+  server::Handler handler(pool, calls, rule, &metrics);
+  server::JobManager jobs({.workers = 1}, &metrics);
+  server::ActivationServiceImpl activation(backends, handler, {}, &metrics);
+  const server::auth::CallGuard guard(nullptr);  // no tokens: every caller is an admin
+  server::TrainingServiceImpl training(jobs, handler, backends, {}, guard);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&activation);
+  builder.RegisterService(&training);
+  std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
+  ASSERT_NE(grpc_server, nullptr);
+  const std::string address = absl::StrCat("127.0.0.1:", port);
+
+  // Admitted: served as usual (whatever their own answer), with what admission needs to know.
+  for (const Rpc& rpc : EveryRpc(address, /*large=*/false)) {
+    EXPECT_NE(rpc.call().error_code(), grpc::StatusCode::PERMISSION_DENIED) << rpc.method;
+  }
+  std::set<std::string> seen = rule.seen();
+  for (const Rpc& rpc : EveryRpc(address, false)) EXPECT_TRUE(seen.count(rpc.method)) << rpc.method;
+  EXPECT_GT(rule.forward_bytes(), 16);  // the serialized request
+
+  // Refused: the client gets admission's status, and the refusal is counted by method.
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto stub = v1::TrainingService::NewStub(channel);
+  for (int i = 0; i < 2; ++i) {
+    grpc::ClientContext context;
+    context.AddMetadata("x-tenant", "blocked");
+    v1::ListJobsResponse response;
+    grpc::Status s = stub->ListJobs(&context, {}, &response);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(s.error_message(), "tenant blocked is not admitted");
+  }
+  grpc::ClientContext watch_context;
+  watch_context.AddMetadata("x-tenant", "blocked");
+  auto watch = stub->WatchJob(&watch_context, {});
+  v1::WatchJobResponse update;
+  EXPECT_FALSE(watch->Read(&update));
+  EXPECT_EQ(watch->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  std::vector<prometheus::MetricFamily> families;
+  for (const auto& c : metrics.Collectables()) {
+    auto f = c->Collect();
+    families.insert(families.end(), f.begin(), f.end());
+  }
+  const std::string text = prometheus::TextSerializer().Serialize(families);
+  EXPECT_EQ(MetricValue(text,
+                        "actserve_rejections_total{grpc_method=\"ListJobs\",grpc_service="
+                        "\"actserve.v1.TrainingService\",reason=\"admission\"}"),
+            2);
+  EXPECT_EQ(MetricValue(text,
+                        "actserve_rejections_total{grpc_method=\"WatchJob\",grpc_service="
+                        "\"actserve.v1.TrainingService\",reason=\"admission\"}"),
+            1);
+  EXPECT_EQ(MetricValue(text,
+                        "actserve_rejections_total{grpc_method=\"GetJob\",grpc_service="
+                        "\"actserve.v1.TrainingService\",reason=\"admission\"}"),
+            0);
+  calls.StartDraining();
+  EXPECT_TRUE(calls.WaitUntilIdle(absl::Now() + absl::Seconds(10)));
+  grpc_server->Shutdown();
 }
 
 }  // namespace

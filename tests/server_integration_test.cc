@@ -10,13 +10,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "client/activation_client.h"
+#include "client/lib/activation_client.h"
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "kernels/catalog/catalog.h"
 #include "kernels/testing/reference.h"
 #include "proto/grpc/health/v1/health.grpc.pb.h"
 #include "tests/server_process.h"
@@ -59,7 +60,7 @@ ServerProcess* ServerTest::server_ = nullptr;
 TEST_F(ServerTest, ListsTheWholeCatalogWithMetadata) {
   auto list = client_->ListActivations();
   ASSERT_TRUE(list.ok()) << list.status();
-  ASSERT_EQ(list->size(), 47u);
+  ASSERT_EQ(list->size(), static_cast<size_t>(kNumActivations));
   bool found_prelu = false;
   for (const v1::ActivationInfo& a : *list) {
     EXPECT_FALSE(a.formula().empty()) << a.name();

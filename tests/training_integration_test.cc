@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "client/training_client.h"
+#include "client/lib/training_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/server_process.h"

@@ -42,6 +42,20 @@ def log(msg):
     print(f"[compare] {msg}", file=sys.stderr, flush=True)
 
 
+def fail(msg):
+    """A comparison that cannot run ends the run: a table with a column silently missing would
+    read as a result."""
+    log(f"error: {msg}")
+    sys.exit(2)
+
+
+def require_torch():
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import torch"], capture_output=True)
+    if probe.returncode != 0:
+        fail("PyTorch cannot be imported by /usr/bin/python3: run deploy/install-deps.sh --bench "
+             "(python3-torch), or leave PyTorch out with --skip torch")
+
+
 def run(cmd, env=None, stdout=None):
     log(" ".join(cmd))
     subprocess.run(cmd, check=True, env=env, stdout=stdout)
@@ -88,6 +102,7 @@ def run_torch(args, out):
     large = os.path.join(out, "torch_16mi.jsonl")
     if args.report_only:
         return load_jsonl([small, large])
+    require_torch()
     quiet(args.shared)
     run(["/usr/bin/python3", script, "--sizes", "4096,262144", "--threads", "1,2", "--ops", ops,
          "--out", small] + samples, stdout=subprocess.DEVNULL)
@@ -107,8 +122,8 @@ def run_onednn(args, out):
             stdout=subprocess.DEVNULL)
         run(["cmake", "--build", build, "--target", "onednn_act", "-j2"], stdout=subprocess.DEVNULL)
     except subprocess.CalledProcessError:
-        log("oneDNN benchmark could not be built (deploy/install-deps.sh --bench); skipped")
-        return {}
+        fail("the oneDNN benchmark (onednn_act) could not be built: run deploy/install-deps.sh "
+             "--bench (libdnnl-dev, ocl-icd-opencl-dev), or leave oneDNN out with --skip onednn")
     files = []
     for t in THREADS:
         path = os.path.join(out, f"onednn_t{t}.jsonl")

@@ -33,9 +33,13 @@ def ours(build):
 def theirs(shared):
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "torch.jsonl")
-        subprocess.run(["/usr/bin/python3", os.path.join(shared, "torch_mlp.py"), "--threads", "1",
-                        "--blas", "current", "--parts", "speed", "--samples", "7", "--out", path],
-                       check=True, capture_output=True)
+        probe = subprocess.run(["/usr/bin/python3", os.path.join(shared, "torch_mlp.py"),
+                                "--threads", "1", "--blas", "current", "--parts", "speed",
+                                "--samples", "7", "--out", path], capture_output=True, text=True)
+        if probe.returncode != 0:
+            # Loud, never a table without its reference column.
+            sys.exit("train_compare: the PyTorch side failed (deploy/install-deps.sh --bench "
+                     "installs python3-torch and libopenblas0-openmp):\n" + probe.stderr[-2000:])
         rows = [json.loads(l) for l in open(path)]
     return {r["arch"]: r["metrics"]["steps_per_s"]["median"] for r in rows}, rows[0]["blas"]
 

@@ -15,7 +15,7 @@
 
 // clang-format off
 #define ACTSERVE_ACTIVATIONS(X) \
-  /* seeds 001-004 */                                                             \
+  /* the survey and the common activation tables */                               \
   X(Identity) X(BinaryStep) X(Logistic) X(HyperbolicTangent) X(Arctan) X(Softsign)                \
   X(Relu) X(LeakyRelu) X(Prelu) X(Rrelu) X(NoisyRelu) X(Relu6) X(Elu) X(Selu)       \
   X(Trelu) X(Softplus) X(ReluSoftplus) X(ReluSoftsign) X(Swish) X(Silu) X(Xwish)    \

@@ -17,7 +17,7 @@ static_assert(sizeof(kInfos) / sizeof(kInfos[0]) == kNumActivations);
 absl::Span<const ActivationInfo> AllActivations() { return kInfos; }
 
 std::optional<ActivationId> FindActivation(std::string_view name) {
-  // 47 entries: a linear scan is cheaper than building and guarding a map.
+  // A few dozen entries: a linear scan is cheaper than building and guarding a map.
   for (int i = 0; i < kNumActivations; ++i) {
     const ActivationInfo& info = kInfos[i];
     if (name == info.name) return static_cast<ActivationId>(i);

@@ -1,10 +1,11 @@
-// What an activation definition is made of. Each catalog entry is one struct:
+// What an activation definition is made of. Each element-wise catalog entry is one struct:
 //
 //   struct Name : Elementwise {
-//     static constexpr ActivationInfo kInfo = {...};            // metadata,
-//     catalog/activation_info.h template <class V> static V Forward(V x, const Args<V>&);  // f(x)
-//     template <class V> static V Derivative(V x, const Args<V>&);  // f'(x)
-//     template <class V> static V ParamDerivative(V x, const Args<V>&);  // df/dp, learnable p only
+//     static constexpr ActivationInfo kInfo = {...};  // metadata (catalog/activation_info.h)
+//     template <class V> static V Forward(const V& x, const Args<V>& a);     // f(x)
+//     template <class V> static V Derivative(const V& x, const Args<V>& a);  // f'(x)
+//     // df/dp, only for a function with a learnable parameter p:
+//     template <class V> static V ParamDerivative(const V& x, const Args<V>& a);
 //   };
 //
 // V is a scalar or a SIMD vector (math/primitives.h). Definitions need not handle NaN inputs:

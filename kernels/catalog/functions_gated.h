@@ -17,21 +17,24 @@ struct Swish {
       .derivative = "s + b*x*s*(1-s), s = sigmoid(b*x)",
       .output_range = "[~-0.278/b, inf) for b > 0",
       .kink_convention = "none; df/db = x^2*s*(1-s)",
-      .source = "seeds 002, 003",
+      .source =
+          "Zhang, Zhang, Yu, \"Overview of the Development of Activation Function and Its Nature "
+          "Analysis\" (2021), eq. (11); Ramachandran et al., Searching for Activation Functions "
+          "(2017)",
       .params = {{.name = "b", .default_value = 1, .learnable = true}},
       .properties = kGatedProperties};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>& a) {
-    return MulZ(Sigmoid(a.p[0] * x), x);
+    return MulZ(Sigmoid(MulZ(a.p[0], x)), x);  // MulZ: b = 0 is x/2, also at +-inf
   }
   template <class V>
   ACTSERVE_HD static V Derivative(const V& x, const Args<V>& a) {
-    V bx = a.p[0] * x;
+    V bx = MulZ(a.p[0], x);
     return Sigmoid(bx) + MulZ(SigmoidDerivative(bx), bx);
   }
   template <class V>
   ACTSERVE_HD static V ParamDerivative(const V& x, const Args<V>& a) {
-    return MulZ(SigmoidDerivative(a.p[0] * x), x * x);
+    return MulZ(SigmoidDerivative(MulZ(a.p[0], x)), x * x);
   }
 };
 
@@ -65,7 +68,9 @@ struct Xwish {
       .derivative = "(atan(b*x)+pi/2)/pi + b*x/(1+(b*x)^2)/pi",
       .output_range = "(-1/(pi*b), inf) for b > 0",
       .kink_convention = "none; df/db = x^2/(1+(b*x)^2)/pi",
-      .source = "seed 002 (eq. 12, 13)",
+      .source =
+          "Zhang, Zhang, Yu, \"Overview of the Development of Activation Function and Its Nature "
+          "Analysis\" (2021), eq. (12), (13)",
       .params = {{.name = "b", .default_value = 1, .learnable = true}},
       .properties = kGatedProperties};
   static constexpr double kInvPi = 0.318309886183790671537767526745028724;
@@ -83,7 +88,7 @@ struct Xwish {
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>& a) {
     const V& b = a.p[0];
-    V z = b * x;
+    V z = MulZ(b, x);  // b = 0 is x/2, also at +-inf
     // For b*x -> -inf, x*atan(-1/(b*x))/pi -> -1/(pi b); below -1e10 the remaining term
     // -1/(3 pi b z^2) is under double precision.
     V limit = V(-kInvPi) / b;
@@ -91,7 +96,7 @@ struct Xwish {
   }
   template <class V>
   ACTSERVE_HD static V Derivative(const V& x, const Args<V>& a) {
-    V z = a.p[0] * x;
+    V z = MulZ(a.p[0], x);
     // For z < -1, atan(t) - t/(1+t^2) with t = -1/z cancels; it equals (u - sin u)/2 with
     // u = 2 atan(t) <= pi/2, whose series has no cancellation.
     V u = V(2) * Atan(V(-1) / z);
@@ -107,7 +112,7 @@ struct Xwish {
   template <class V>
   ACTSERVE_HD static V ParamDerivative(const V& x, const Args<V>& a) {
     const V& b = a.p[0];
-    V z = b * x;
+    V z = MulZ(b, x);
     // x^2/(1+z^2) = x*Ratio(z)/b; computed directly where b*x is small, and -> 1/b^2 at inf.
     V small = x * x / (V(1) + z * z);
     V large = Ratio(z) * x / b;
@@ -122,7 +127,8 @@ struct Gelu : Elementwise {
       .derivative = "Phi(x) + x*phi(x)",
       .output_range = "[~-0.170, inf)",
       .kink_convention = "none",
-      .source = "seeds 003, 004; torch.nn.GELU, oneDNN gelu_erf",
+      .source =
+          "Hendrycks, Gimpel, Gaussian Error Linear Units (2016); torch.nn.GELU, oneDNN gelu_erf",
       .properties = kGatedProperties};
   static constexpr double kInvSqrt2 = 0.707106781186547524400844362104849039;
   static constexpr double kInvSqrt2Pi = 0.398942280401432677939946059934381868;
@@ -165,7 +171,9 @@ struct GeluTanh : Elementwise {
       .derivative = "exact derivative of the formula",
       .output_range = "[~-0.170, inf)",
       .kink_convention = "none",
-      .source = "seed 003; torch GELU(approximate='tanh'), oneDNN gelu_tanh",
+      .source =
+          "Hendrycks, Gimpel, Gaussian Error Linear Units (2016), tanh form; torch "
+          "GELU(approximate='tanh'), oneDNN gelu_tanh",
       .properties = kGatedProperties};
   static constexpr double kSqrt2OverPi = 0.797884560802865355879892119868763737;
   static constexpr double kCubic = 0.044715;

@@ -1,5 +1,5 @@
 // Activations outside the sigmoid, ReLU and gated families: linear, periodic, bell-shaped and
-// shrinking functions from the seeds' list.
+// shrinking functions.
 #ifndef ACTSERVE_KERNELS_CATALOG_FUNCTIONS_OTHER_H_
 #define ACTSERVE_KERNELS_CATALOG_FUNCTIONS_OTHER_H_
 
@@ -14,7 +14,7 @@ struct Identity : Elementwise {
                                            .derivative = "1",
                                            .output_range = "(-inf, inf)",
                                            .kink_convention = "none",
-                                           .source = "seed 004; torch.nn.Identity",
+                                           .source = "torch.nn.Identity",
                                            .properties = {.monotonic = true,
                                                           .smooth = true,
                                                           .zero_centered = true,
@@ -38,7 +38,7 @@ struct BinaryStep : Elementwise {
       .derivative = "0",
       .output_range = "{0, 1}",
       .kink_convention = "f(-0.0) = 1 (since -0.0 >= 0); f' = 0 everywhere, so no gradient flows",
-      .source = "seed 004",
+      .source = "the Heaviside step of the perceptron",
       .properties = {.monotonic = true,
                      .saturation = Saturation::kTwoSidedHard,
                      .sparse = true,
@@ -56,18 +56,19 @@ struct BinaryStep : Elementwise {
 };
 
 struct BentIdentity : Elementwise {
-  static constexpr ActivationInfo kInfo = {.name = "bent_identity",
-                                           .formula = "(sqrt(x^2+1)-1)/2 + x",
-                                           .derivative = "x/(2*sqrt(x^2+1)) + 1",
-                                           .output_range = "(-inf, inf)",
-                                           .kink_convention = "none",
-                                           .source = "seed 004",
-                                           .properties = {.monotonic = true,
-                                                          .smooth = true,
-                                                          .zero_centered = true,
-                                                          .identity_near_zero = true,
-                                                          .monotonic_derivative = true,
-                                                          .cost = Cost::kArithmetic}};
+  static constexpr ActivationInfo kInfo = {
+      .name = "bent_identity",
+      .formula = "(sqrt(x^2+1)-1)/2 + x",
+      .derivative = "x/(2*sqrt(x^2+1)) + 1",
+      .output_range = "(-inf, inf)",
+      .kink_convention = "none",
+      .source = "the bent identity of the common activation tables",
+      .properties = {.monotonic = true,
+                     .smooth = true,
+                     .zero_centered = true,
+                     .identity_near_zero = true,
+                     .monotonic_derivative = true,
+                     .cost = Cost::kArithmetic}};
   // Beyond 1e10, sqrt(x^2+1) = |x| to double precision (and x^2 would overflow in float).
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
@@ -92,7 +93,7 @@ struct Sinusoid : Elementwise {
       .derivative = "cos(x)",
       .output_range = "[-1, 1]",
       .kink_convention = "none",
-      .source = "seed 004",
+      .source = "torch.sin as an activation (periodic activations)",
       .properties = {.smooth = true, .zero_centered = true, .identity_near_zero = true}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
@@ -105,13 +106,14 @@ struct Sinusoid : Elementwise {
 };
 
 struct Sinc : Elementwise {
-  static constexpr ActivationInfo kInfo = {.name = "sinc",
-                                           .formula = "sin(x)/x, 1 at x = 0 (unnormalised)",
-                                           .derivative = "cos(x)/x - sin(x)/x^2, 0 at x = 0",
-                                           .output_range = "[~-0.217, 1]",
-                                           .kink_convention = "none (removable singularity at 0)",
-                                           .source = "seed 004 (not NumPy's sin(pi x)/(pi x))",
-                                           .properties = {.smooth = true}};
+  static constexpr ActivationInfo kInfo = {
+      .name = "sinc",
+      .formula = "sin(x)/x, 1 at x = 0 (unnormalised)",
+      .derivative = "cos(x)/x - sin(x)/x^2, 0 at x = 0",
+      .output_range = "[~-0.217, 1]",
+      .kink_convention = "none (removable singularity at 0)",
+      .source = "the unnormalised cardinal sine (not NumPy's sin(pi x)/(pi x))",
+      .properties = {.smooth = true}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
     return Select(x == V(0), V(1), Select(IsInf(x), V(0), Sin(x) / x));
@@ -138,7 +140,7 @@ struct Gaussian : Elementwise {
       .derivative = "-2x*exp(-x^2)",
       .output_range = "(0, 1]",
       .kink_convention = "none",
-      .source = "seed 004",
+      .source = "exp(-x^2), the radial basis of the common activation tables",
       .properties = {.smooth = true, .saturation = Saturation::kTwoSidedSoft}};
   // exp(-x^2) with x^2 = h + l split exactly (Fma), so that rounding x^2 is not amplified.
   template <class V>
@@ -166,7 +168,7 @@ struct Absolute : Elementwise {
                                            .derivative = "sign(x)",
                                            .output_range = "[0, inf)",
                                            .kink_convention = "f'(0) = 0 (PyTorch)",
-                                           .source = "seed 004",
+                                           .source = "torch.abs",
                                            .properties = {.cost = Cost::kSelect}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {

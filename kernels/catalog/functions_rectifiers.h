@@ -7,10 +7,10 @@
 namespace actserve::fn {
 using namespace ::actserve::math;  // NOLINT(build/namespaces): the definitions' vocabulary
 
-// Shared by leaky_relu, prelu and rrelu: x for x >= 0, slope * x below.
+// Shared by leaky_relu, prelu and rrelu: x for x >= 0, slope * x below (0 at -inf for slope 0).
 template <class V>
 ACTSERVE_HD V LeakyForward(const V& x, const V& slope) {
-  return Select(x >= V(0), x, slope * x);
+  return Select(x >= V(0), x, MulZ(slope, x));
 }
 template <class V>
 ACTSERVE_HD V LeakyDerivative(const V& x, const V& slope) {
@@ -21,17 +21,20 @@ inline constexpr Properties kLeakyProperties = {
     .monotonic = true, .monotonic_derivative = true, .cost = Cost::kSelect};
 
 struct Relu : Elementwise {
-  static constexpr ActivationInfo kInfo = {.name = "relu",
-                                           .formula = "max(0, x)",
-                                           .derivative = "1 if x > 0 else 0",
-                                           .output_range = "[0, inf)",
-                                           .kink_convention = "f'(0) = 0 (PyTorch)",
-                                           .source = "seeds 001-004; torch.relu",
-                                           .properties = {.monotonic = true,
-                                                          .saturation = Saturation::kOneSidedHard,
-                                                          .sparse = true,
-                                                          .monotonic_derivative = true,
-                                                          .cost = Cost::kSelect}};
+  static constexpr ActivationInfo kInfo = {
+      .name = "relu",
+      .formula = "max(0, x)",
+      .derivative = "1 if x > 0 else 0",
+      .output_range = "[0, inf)",
+      .kink_convention = "f'(0) = 0 (PyTorch)",
+      .source =
+          "Zhang, Zhang, Yu, \"Overview of the Development of Activation Function and Its Nature "
+          "Analysis\" (2021), eq. (5); torch.relu",
+      .properties = {.monotonic = true,
+                     .saturation = Saturation::kOneSidedHard,
+                     .sparse = true,
+                     .monotonic_derivative = true,
+                     .cost = Cost::kSelect}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
     return Select(x > V(0), x, V(0));
@@ -43,14 +46,17 @@ struct Relu : Elementwise {
 };
 
 struct LeakyRelu : Elementwise {
-  static constexpr ActivationInfo kInfo = {.name = "leaky_relu",
-                                           .formula = "x if x >= 0 else a*x",
-                                           .derivative = "1 if x > 0 else a",
-                                           .output_range = "(-inf, inf)",
-                                           .kink_convention = "f'(0) = a (PyTorch)",
-                                           .source = "seeds 001-004; torch.nn.LeakyReLU",
-                                           .params = {{.name = "a", .default_value = 0.01}},
-                                           .properties = kLeakyProperties};
+  static constexpr ActivationInfo kInfo = {
+      .name = "leaky_relu",
+      .formula = "x if x >= 0 else a*x",
+      .derivative = "1 if x > 0 else a",
+      .output_range = "(-inf, inf)",
+      .kink_convention = "f'(0) = a (PyTorch)",
+      .source =
+          "Zhang, Zhang, Yu, \"Overview of the Development of Activation Function and Its Nature "
+          "Analysis\" (2021), eq. (7); torch.nn.LeakyReLU",
+      .params = {{.name = "a", .default_value = 0.01}},
+      .properties = kLeakyProperties};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>& a) {
     return LeakyForward(x, a.p[0]);
@@ -68,7 +74,9 @@ struct Prelu {
       .derivative = "1 if x > 0 else a",
       .output_range = "(-inf, inf)",
       .kink_convention = "f'(0) = a (PyTorch); df/da = min(x, 0)",
-      .source = "seeds 001-004; torch.nn.PReLU",
+      .source =
+          "Zhang, Zhang, Yu, \"Overview of the Development of Activation Function and Its Nature "
+          "Analysis\" (2021), eq. (8); torch.nn.PReLU",
       .params = {{.name = "a", .default_value = 0.25, .learnable = true}},
       .properties = kLeakyProperties};
   template <class V>
@@ -94,7 +102,9 @@ struct Rrelu : Elementwise {
       .derivative = "1 if x > 0 else a (the same a as forward)",
       .output_range = "(-inf, inf)",
       .kink_convention = "f'(0) = a (PyTorch)",
-      .source = "seeds 002, 004; torch.nn.RReLU",
+      .source =
+          "Zhang, Zhang, Yu, \"Overview of the Development of Activation Function and Its Nature "
+          "Analysis\" (2021), eq. (9); torch.nn.RReLU",
       .params = {{.name = "lower", .default_value = 1.0 / 8, .min = 0},
                  {.name = "upper", .default_value = 1.0 / 3, .min = 0}},
       .properties = kLeakyProperties,
@@ -121,7 +131,9 @@ struct NoisyRelu : Elementwise {
       .derivative = "1 if x >= 0 else 0",
       .output_range = "(-inf, inf)",
       .kink_convention = "f'(0) = 1; the output may be negative for x >= 0 (survey eq. 6)",
-      .source = "seed 002 (eq. 6)",
+      .source =
+          "Zhang, Zhang, Yu, \"Overview of the Development of Activation Function and Its Nature "
+          "Analysis\" (2021), eq. (6)",
       .params = {{.name = "sigma", .default_value = 1, .min = 0}},
       .properties = {.saturation = Saturation::kOneSidedHard, .sparse = true},
       .noise = Noise::kStandardNormal};
@@ -136,16 +148,19 @@ struct NoisyRelu : Elementwise {
 };
 
 struct Relu6 : Elementwise {
-  static constexpr ActivationInfo kInfo = {.name = "relu6",
-                                           .formula = "min(max(0, x), 6)",
-                                           .derivative = "1 if 0 < x < 6 else 0",
-                                           .output_range = "[0, 6]",
-                                           .kink_convention = "f' = 0 at x = 0 and x = 6",
-                                           .source = "seed 002; torch.nn.ReLU6",
-                                           .properties = {.monotonic = true,
-                                                          .saturation = Saturation::kTwoSidedHard,
-                                                          .sparse = true,
-                                                          .cost = Cost::kSelect}};
+  static constexpr ActivationInfo kInfo = {
+      .name = "relu6",
+      .formula = "min(max(0, x), 6)",
+      .derivative = "1 if 0 < x < 6 else 0",
+      .output_range = "[0, 6]",
+      .kink_convention = "f' = 0 at x = 0 and x = 6",
+      .source =
+          "Zhang, Zhang, Yu, \"Overview of the Development of Activation Function and Its Nature "
+          "Analysis\" (2021), eq. (10); torch.nn.ReLU6",
+      .properties = {.monotonic = true,
+                     .saturation = Saturation::kTwoSidedHard,
+                     .sparse = true,
+                     .cost = Cost::kSelect}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
     return Select(x > V(0), Select(x < V(6), x, V(6)), V(0));
@@ -163,7 +178,9 @@ struct Elu {
       .derivative = "1 if x > 0 else y+a",
       .output_range = "(-a, inf)",
       .kink_convention = "f'(0) = a (the x <= 0 branch)",
-      .source = "seeds 002-004; torch.nn.ELU",
+      .source =
+          "Zhang, Zhang, Yu, \"Overview of the Development of Activation Function and Its Nature "
+          "Analysis\" (2021), eq. (14), (15); torch.nn.ELU",
       .params = {{.name = "a", .default_value = 1, .learnable = true}},
       .properties = {.monotonic = true,
                      .smooth = true,
@@ -191,14 +208,16 @@ struct Selu : Elementwise {
       .derivative = "lambda if x > 0 else lambda*a*exp(x)",
       .output_range = "(-lambda*a, inf)",
       .kink_convention = "f'(0) = lambda*a (the x <= 0 branch)",
-      .source = "seed 004 (constants to full precision, as torch.nn.SELU)",
+      .source =
+          "Klambauer et al., Self-Normalizing Neural Networks (2017); constants to full precision, "
+          "as torch.nn.SELU",
       .params = {{.name = "lambda", .default_value = 1.0507009873554804934193349852946},
                  {.name = "a", .default_value = 1.6732632423543772848170429916717}},
       .properties = {
           .monotonic = true, .zero_centered = true, .saturation = Saturation::kOneSidedSoft}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>& a) {
-    return a.p[0] * Select(x > V(0), x, a.p[1] * Expm1(x));
+    return MulZ(a.p[0], Select(x > V(0), x, a.p[1] * Expm1(x)));  // lambda = 0: 0 at +inf
   }
   template <class V>
   ACTSERVE_HD static V Derivative(const V& x, const Args<V>& a) {
@@ -238,7 +257,9 @@ struct Trelu {
       .output_range = "(-|a|, inf)",
       .kink_convention =
           "f'(0) = 1; df/da = tanh(a*x) + a*x*(1-tanh(a*x)^2) for x < 0, 0 otherwise",
-      .source = "seed 002 (eq. 17; f is implied by its derivative)",
+      .source =
+          "Zhang, Zhang, Yu, \"Overview of the Development of Activation Function and Its Nature "
+          "Analysis\" (2021), eq. (16), (17) (f is implied by its derivative)",
       .params = {{.name = "a", .default_value = 1, .learnable = true}},
       .properties = {.monotonic = true,
                      .smooth = true,
@@ -246,15 +267,15 @@ struct Trelu {
                      .identity_near_zero = true}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>& a) {
-    return Select(x >= V(0), x, a.p[0] * Tanh(a.p[0] * x));
+    return Select(x >= V(0), x, a.p[0] * Tanh(MulZ(a.p[0], x)));
   }
   template <class V>
   ACTSERVE_HD static V Derivative(const V& x, const Args<V>& a) {
-    return Select(x >= V(0), V(1), a.p[0] * a.p[0] * Sech2(a.p[0] * x));
+    return Select(x >= V(0), V(1), a.p[0] * a.p[0] * Sech2(MulZ(a.p[0], x)));
   }
   template <class V>
   ACTSERVE_HD static V ParamDerivative(const V& x, const Args<V>& a) {
-    V ax = a.p[0] * x;
+    V ax = MulZ(a.p[0], x);
     // a*x*sech^2(a*x) -> 0 as x -> -inf; MulZ keeps that limit when a*x overflows.
     return Select(x >= V(0), V(0), Tanh(ax) + MulZ(Sech2(ax), ax));
   }
@@ -267,7 +288,9 @@ struct Softplus : Elementwise {
       .derivative = "sigmoid(beta*x), 1 where beta*x > threshold",
       .output_range = "(0, inf)",
       .kink_convention = "linear above the threshold, as torch.nn.Softplus",
-      .source = "seeds 002, 004; torch.nn.Softplus",
+      .source =
+          "Zhang, Zhang, Yu, \"Overview of the Development of Activation Function and Its Nature "
+          "Analysis\" (2021), eq. (18), (19); torch.nn.Softplus",
       .params = {{.name = "beta", .default_value = 1, .min = 0, .min_exclusive = true},
                  {.name = "threshold", .default_value = 20}},
       .properties = {.monotonic = true,
@@ -287,15 +310,18 @@ struct Softplus : Elementwise {
 };
 
 struct ReluSoftplus : Elementwise {
-  static constexpr ActivationInfo kInfo = {.name = "relu_softplus",
-                                           .formula = "x if x >= 0 else log(1+exp(x)) - log(2)",
-                                           .derivative = "1 if x >= 0 else sigmoid(x)",
-                                           .output_range = "(-log 2, inf)",
-                                           .kink_convention = "f'(0) = 1",
-                                           .source = "seed 002 (eq. 22)",
-                                           .properties = {.monotonic = true,
-                                                          .saturation = Saturation::kOneSidedSoft,
-                                                          .monotonic_derivative = true}};
+  static constexpr ActivationInfo kInfo = {
+      .name = "relu_softplus",
+      .formula = "x if x >= 0 else log(1+exp(x)) - log(2)",
+      .derivative = "1 if x >= 0 else sigmoid(x)",
+      .output_range = "(-log 2, inf)",
+      .kink_convention = "f'(0) = 1",
+      .source =
+          "Zhang, Zhang, Yu, \"Overview of the Development of Activation Function and Its Nature "
+          "Analysis\" (2021), eq. (22), (23)",
+      .properties = {.monotonic = true,
+                     .saturation = Saturation::kOneSidedSoft,
+                     .monotonic_derivative = true}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
     // log((1+e^x)/2) = log1p(expm1(x)/2): no cancellation near 0.
@@ -308,17 +334,20 @@ struct ReluSoftplus : Elementwise {
 };
 
 struct ReluSoftsign : Elementwise {
-  static constexpr ActivationInfo kInfo = {.name = "relu_softsign",
-                                           .formula = "x if x >= 0 else x/(1-x)",
-                                           .derivative = "1 if x >= 0 else 1/(1-x)^2",
-                                           .output_range = "(-1, inf)",
-                                           .kink_convention = "f'(0) = 1",
-                                           .source = "seed 002 (eq. 24)",
-                                           .properties = {.monotonic = true,
-                                                          .smooth = true,
-                                                          .saturation = Saturation::kOneSidedSoft,
-                                                          .identity_near_zero = true,
-                                                          .cost = Cost::kArithmetic}};
+  static constexpr ActivationInfo kInfo = {
+      .name = "relu_softsign",
+      .formula = "x if x >= 0 else x/(1-x)",
+      .derivative = "1 if x >= 0 else 1/(1-x)^2",
+      .output_range = "(-1, inf)",
+      .kink_convention = "f'(0) = 1",
+      .source =
+          "Zhang, Zhang, Yu, \"Overview of the Development of Activation Function and Its Nature "
+          "Analysis\" (2021), eq. (24), (25)",
+      .properties = {.monotonic = true,
+                     .smooth = true,
+                     .saturation = Saturation::kOneSidedSoft,
+                     .identity_near_zero = true,
+                     .cost = Cost::kArithmetic}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
     return Select(x >= V(0), x, Select(IsInf(x), V(-1), x / (V(1) - x)));

@@ -41,7 +41,10 @@ ACTSERVE_HD V ShiftedExp(const V& v, const V& m) {
   return Select(m == Inf<V>(), Select(v == m, V(1), V(0)), Exp(v - m));
 }
 
-// The row's maximum m of sign*x (NaN if any entry is NaN) and sum of ShiftedExp(sign*x, m).
+// The row's maximum m of sign*x (NaN if any entry is NaN) and sum s of ShiftedExp(sign*x, m).
+// With m = +inf, s counts the entries at +inf: a row with two or more has no limit (their rates
+// decide it), and s is then NaN, which makes the whole row NaN. A row of -inf only has none
+// either: exp(-inf - -inf) is NaN already.
 template <class V, class T>
 ACTSERVE_HD void SoftmaxStats(const T* x, int64_t n, T sign, T* max_out, T* sum_out) {
   const T pad = -sign * Inf<T>();  // sign * pad = -inf: neutral for max, exp(-inf) = 0 for sums
@@ -52,8 +55,9 @@ ACTSERVE_HD void SoftmaxStats(const T* x, int64_t n, T sign, T* max_out, T* sum_
   V sv(0.0);
   ForEachChunk<V>(
       n, [&](int64_t i, int64_t c) { sv += ShiftedExp(V(sign) * LoadN<V>(x + i, c, pad), V(m)); });
+  const T s = ReduceSum(sv);
   *max_out = m;
-  *sum_out = ReduceSum(sv);
+  *sum_out = m == Inf<T>() && s > T(1) ? T(NAN) : s;
 }
 
 template <class V, class T>
@@ -87,7 +91,7 @@ struct Softmax {
       .derivative = "dx = y*(dy - sum(dy*y))",
       .output_range = "(0, 1), each row sums to 1",
       .kink_convention = "none; a row with one +inf entry gives 1 there and 0 elsewhere",
-      .source = "seeds 003, 004; torch.softmax(dim=-1)",
+      .source = "torch.softmax(dim=-1)",
       .properties = kSoftmaxProperties,
       .layout = Layout::kLastAxis};
   static int64_t OutputLength(int64_t n, const double*) { return n; }
@@ -138,12 +142,15 @@ struct LogSoftmax {
   ACTSERVE_HD static void Forward(const T* x, int64_t n, const double*, T* y) {
     T m, s;
     SoftmaxStats<V>(x, n, T(1), &m, &s);
-    // With m = +inf the limit is 0 at the infinite entry and -inf elsewhere.
-    const V shift(m == Inf<T>() ? T(0) : m + Log(s));
-    const V vm(m);
+    // (x - m) - log s: exact next to the maximum, where x - (m + log s) would round m + log s.
+    // With m = +inf (one entry at +inf, s = 1) the limit is 0 there and -inf elsewhere; with s NaN
+    // the whole row is NaN, as softmax's.
+    const V log_s(Log(s)), vm(m);
     ForEachChunk<V>(n, [&](int64_t i, int64_t c) {
       V v = LoadN<V>(x + i, c, T(0));
-      StoreN(Select(vm == Inf<V>(), Select(v == vm, V(0), -Inf<V>()), v - shift), y + i, c);
+      V finite_max = (v - vm) - log_s;
+      StoreN(Select(vm == Inf<V>(), Select(v == vm, V(0), -Inf<V>()) + log_s, finite_max), y + i,
+             c);
     });
   }
   template <class V, class T>
@@ -166,7 +173,9 @@ struct Maxout {
       .derivative = "dy goes to the group's arg max",
       .output_range = "(-inf, inf)",
       .kink_convention = "on ties the first arg max gets the gradient",
-      .source = "seed 002",
+      .source =
+          "Zhang, Zhang, Yu, \"Overview of the Development of Activation Function and Its Nature "
+          "Analysis\" (2021), section 1.5; Goodfellow et al., Maxout Networks (2013)",
       .params = {{.name = "k", .default_value = 2, .min = 1, .integer = true}},
       .properties = {.monotonic = true, .cost = Cost::kSelect},
       .layout = Layout::kLastAxis,
@@ -212,11 +221,18 @@ struct Glu {
       .layout = Layout::kLastAxis,
       .last_axis_rule = "even"};
   static int64_t OutputLength(int64_t n, const double*) { return n % 2 == 0 ? n / 2 : -1; }
+  // a * g with g = sigmoid(b) or its derivative, positive for finite b: an infinite a gives a
+  // there even where g underflows. Where b is infinite too g -> 0 has no limit against a: NaN.
+  template <class V>
+  ACTSERVE_HD static V Gated(const V& a, const V& g, const V& b) {
+    return Select(IsInf(a) & (Abs(b) < Inf<V>()), a, a * g);
+  }
   template <class V, class T>
   ACTSERVE_HD static void Forward(const T* x, int64_t n, const double*, T* y) {
     const int64_t h = n / 2;
     ForEachChunk<V>(h, [&](int64_t j, int64_t c) {
-      StoreN(MulZ(Sigmoid(LoadN<V>(x + h + j, c, T(0))), LoadN<V>(x + j, c, T(0))), y + j, c);
+      V a = LoadN<V>(x + j, c, T(0)), b = LoadN<V>(x + h + j, c, T(0));
+      StoreN(Gated(a, Sigmoid(b), b), y + j, c);
     });
   }
   template <class V, class T>
@@ -226,7 +242,7 @@ struct Glu {
       V a = LoadN<V>(x + j, c, T(0)), b = LoadN<V>(x + h + j, c, T(0));
       V g = LoadN<V>(dy + j, c, T(0));
       StoreN(g * Sigmoid(b), dx + j, c);
-      StoreN(g * MulZ(SigmoidDerivative(b), a), dx + h + j, c);
+      StoreN(g * Gated(a, SigmoidDerivative(b), b), dx + h + j, c);
     });
   }
 };

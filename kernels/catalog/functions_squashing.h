@@ -15,7 +15,9 @@ struct Logistic : Elementwise {
       .derivative = "y*(1-y)",
       .output_range = "(0, 1)",
       .kink_convention = "none",
-      .source = "seeds 001-004; torch.sigmoid",
+      .source =
+          "Zhang, Zhang, Yu, \"Overview of the Development of Activation Function and Its Nature "
+          "Analysis\" (2021), eq. (1), (2); torch.sigmoid",
       .properties = {.monotonic = true, .smooth = true, .saturation = Saturation::kTwoSidedSoft}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
@@ -28,17 +30,20 @@ struct Logistic : Elementwise {
 };
 
 struct HyperbolicTangent : Elementwise {
-  static constexpr ActivationInfo kInfo = {.name = "tanh",
-                                           .formula = "(exp(x)-exp(-x))/(exp(x)+exp(-x))",
-                                           .derivative = "1-y^2",
-                                           .output_range = "(-1, 1)",
-                                           .kink_convention = "none",
-                                           .source = "seeds 001-004; torch.tanh",
-                                           .properties = {.monotonic = true,
-                                                          .smooth = true,
-                                                          .zero_centered = true,
-                                                          .saturation = Saturation::kTwoSidedSoft,
-                                                          .identity_near_zero = true}};
+  static constexpr ActivationInfo kInfo = {
+      .name = "tanh",
+      .formula = "(exp(x)-exp(-x))/(exp(x)+exp(-x))",
+      .derivative = "1-y^2",
+      .output_range = "(-1, 1)",
+      .kink_convention = "none",
+      .source =
+          "Zhang, Zhang, Yu, \"Overview of the Development of Activation Function and Its Nature "
+          "Analysis\" (2021), eq. (3), (4); torch.tanh",
+      .properties = {.monotonic = true,
+                     .smooth = true,
+                     .zero_centered = true,
+                     .saturation = Saturation::kTwoSidedSoft,
+                     .identity_near_zero = true}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
     return Tanh(x);
@@ -55,7 +60,7 @@ struct Arctan : Elementwise {
                                            .derivative = "1/(1+x^2)",
                                            .output_range = "(-pi/2, pi/2)",
                                            .kink_convention = "none",
-                                           .source = "seed 004",
+                                           .source = "atan as a squashing function; torch.atan",
                                            .properties = {.monotonic = true,
                                                           .smooth = true,
                                                           .zero_centered = true,
@@ -74,18 +79,21 @@ struct Arctan : Elementwise {
 };
 
 struct Softsign : Elementwise {
-  static constexpr ActivationInfo kInfo = {.name = "softsign",
-                                           .formula = "x/(1+|x|)",
-                                           .derivative = "1/(1+|x|)^2",
-                                           .output_range = "(-1, 1)",
-                                           .kink_convention = "none",
-                                           .source = "seeds 002, 004; torch",
-                                           .properties = {.monotonic = true,
-                                                          .smooth = true,
-                                                          .zero_centered = true,
-                                                          .saturation = Saturation::kTwoSidedSoft,
-                                                          .identity_near_zero = true,
-                                                          .cost = Cost::kArithmetic}};
+  static constexpr ActivationInfo kInfo = {
+      .name = "softsign",
+      .formula = "x/(1+|x|)",
+      .derivative = "1/(1+|x|)^2",
+      .output_range = "(-1, 1)",
+      .kink_convention = "none",
+      .source =
+          "Zhang, Zhang, Yu, \"Overview of the Development of Activation Function and Its Nature "
+          "Analysis\" (2021), eq. (20), (21); torch.nn.Softsign",
+      .properties = {.monotonic = true,
+                     .smooth = true,
+                     .zero_centered = true,
+                     .saturation = Saturation::kTwoSidedSoft,
+                     .identity_near_zero = true,
+                     .cost = Cost::kArithmetic}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
     return Select(IsInf(x), Select(x > V(0), V(1), V(-1)), x / (V(1) + Abs(x)));
@@ -98,16 +106,17 @@ struct Softsign : Elementwise {
 };
 
 struct SymmetricalSigmoid : Elementwise {
-  static constexpr ActivationInfo kInfo = {.name = "symmetrical_sigmoid",
-                                           .formula = "tanh(x/2) = (1-exp(-x))/(1+exp(-x))",
-                                           .derivative = "(1-y^2)/2",
-                                           .output_range = "(-1, 1)",
-                                           .kink_convention = "none",
-                                           .source = "seed 004",
-                                           .properties = {.monotonic = true,
-                                                          .smooth = true,
-                                                          .zero_centered = true,
-                                                          .saturation = Saturation::kTwoSidedSoft}};
+  static constexpr ActivationInfo kInfo = {
+      .name = "symmetrical_sigmoid",
+      .formula = "tanh(x/2) = (1-exp(-x))/(1+exp(-x))",
+      .derivative = "(1-y^2)/2",
+      .output_range = "(-1, 1)",
+      .kink_convention = "none",
+      .source = "the bipolar sigmoid (1-exp(-x))/(1+exp(-x)) = tanh(x/2)",
+      .properties = {.monotonic = true,
+                     .smooth = true,
+                     .zero_centered = true,
+                     .saturation = Saturation::kTwoSidedSoft}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
     return Tanh(V(0.5) * x);
@@ -125,7 +134,7 @@ struct LecunTanh : Elementwise {
       .derivative = "A*B*(1-tanh(B*x)^2)",
       .output_range = "(-A, A)",
       .kink_convention = "none",
-      .source = "seed 004 (A = 1.7159, LeCun 1998; the seed's 1.7519 is a transposition)",
+      .source = "LeCun et al., Efficient BackProp (1998): A = 1.7159, B = 2/3",
       .params = {{.name = "A", .default_value = 1.7159}, {.name = "B", .default_value = 2.0 / 3.0}},
       .properties = {.monotonic = true,
                      .smooth = true,
@@ -133,11 +142,11 @@ struct LecunTanh : Elementwise {
                      .saturation = Saturation::kTwoSidedSoft}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>& a) {
-    return a.p[0] * Tanh(a.p[1] * x);
+    return a.p[0] * Tanh(MulZ(a.p[1], x));  // B = 0: 0, also at +-inf
   }
   template <class V>
   ACTSERVE_HD static V Derivative(const V& x, const Args<V>& a) {
-    return a.p[0] * a.p[1] * Sech2(a.p[1] * x);
+    return a.p[0] * a.p[1] * Sech2(MulZ(a.p[1], x));
   }
 };
 
@@ -148,7 +157,7 @@ struct HardSigmoid : Elementwise {
       .derivative = "s for -o/s < x < (1-o)/s, else 0",
       .output_range = "[0, 1]",
       .kink_convention = "f' = 0 at both edges x = -o/s and x = (1-o)/s",
-      .source = "seed 004 (s = 0.2; PyTorch's hardsigmoid is s = 1/6)",
+      .source = "Keras hard_sigmoid (s = 0.2; PyTorch's hardsigmoid is s = 1/6)",
       .params = {{.name = "s", .default_value = 0.2, .min = 0, .min_exclusive = true},
                  {.name = "o", .default_value = 0.5}},
       .properties = {.monotonic = true,
@@ -174,7 +183,7 @@ struct HardTanh : Elementwise {
       .derivative = "1 for lo < x < hi, else 0",
       .output_range = "[lo, hi]",
       .kink_convention = "f' = 0 at x = lo and x = hi",
-      .source = "seed 004; torch.nn.Hardtanh",
+      .source = "torch.nn.Hardtanh",
       .params = {{.name = "lo", .default_value = -1}, {.name = "hi", .default_value = 1}},
       .properties = {.monotonic = true,
                      .zero_centered = true,
@@ -199,7 +208,7 @@ struct ComplementaryLogLog : Elementwise {
       .derivative = "exp(x-exp(x))",
       .output_range = "(0, 1)",
       .kink_convention = "none",
-      .source = "seed 004",
+      .source = "the complementary log-log link of generalised linear models",
       .properties = {.monotonic = true, .smooth = true, .saturation = Saturation::kTwoSidedSoft}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {

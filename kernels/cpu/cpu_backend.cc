@@ -1,6 +1,7 @@
 #include "kernels/cpu/cpu_backend.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <thread>
@@ -8,8 +9,8 @@
 
 #include "kernels/call.h"
 #include "kernels/catalog/catalog.h"
+#include "kernels/catalog/element_rules.h"
 #include "kernels/cpu/simd.h"
-#include "kernels/math/philox.h"
 #include "kernels/util/status_macros.h"
 #include "unsupported/Eigen/CXX11/ThreadPool"
 
@@ -17,7 +18,6 @@ namespace actserve {
 namespace {
 
 using cpu::Vec;
-using math::IsNan;
 
 // Elements per block: the unit of noise generation and of float-to-double flushing of
 // parameter-gradient sums (a float sum over 256 terms loses at most ~1e-5 relative).
@@ -32,36 +32,30 @@ void ForEachChannelRun(const ActivationCall& c, int64_t begin, int64_t end, F&& 
     return;
   }
   for (int64_t s = begin; s < end;) {
-    int64_t run = s / c.inner;
-    int64_t e = std::min(end, (run + 1) * c.inner);
-    fn(s, e, run % c.channels);
+    int64_t e = std::min(end, (s / c.inner + 1) * c.inner);
+    fn(s, e, ChannelOf(s, c.inner, c.channels));
     s = e;
   }
 }
 
+// A run's arguments; the noise is the constant where the call draws none.
 template <class V>
-Args<V> MakeArgs(const ActivationCall& c, int64_t channel) {
+Args<V> MakeArgs(const ActivationCall& c, int64_t channel, Noise noise) {
   Args<V> a;
   for (int k = 0; k < kMaxParams; ++k) {
     const std::vector<double>& p = c.params[k];
-    a.p[k] = V(p.empty() ? 0.0 : p.size() == 1 ? p[0] : p[channel]);
+    a.p[k] = V(p.empty() ? 0.0 : ChannelValue(p.data(), static_cast<int64_t>(p.size()), channel));
   }
-  a.noise = V(0.0);
+  a.noise = V(ConstantNoise(noise));
   return a;
 }
 
-// Noise samples of elements [begin, begin + n) into out (math/philox.h), a Philox block (four
-// samples) at a time.
+// Noise samples of elements [begin, begin + n) into out, a Philox block (four samples) at a time.
 template <class T>
-void FillNoise(Noise kind, const ActivationCall& c, int64_t begin, int64_t n, T* out) {
+void FillNoise(NoiseDraw draw, const ActivationCall& c, int64_t begin, int64_t n, T* out) {
   double block[4];
   for (int64_t i = begin; i < begin + n;) {
-    const uint64_t b = static_cast<uint64_t>(i) / 4;
-    if (kind == Noise::kStandardNormal) {
-      math::NormalBlock(c.seed, b, block);
-    } else {
-      math::UniformBlock(c.seed, b, block);
-    }
+    NoiseBlock(draw, c.seed, static_cast<uint64_t>(i) / 4, block);
     for (int j = static_cast<int>(i % 4); j < 4 && i < begin + n; ++j, ++i) {
       out[i - begin] = static_cast<T>(block[j]);
     }
@@ -109,7 +103,7 @@ struct ForwardOp {
   bool stream;
   void Step(int64_t i, int64_t count, const Args<Vec<T>>& args) {
     Vec<T> xv = LoadPartial(x + i, count);
-    StorePartial(Select(IsNan(xv), xv, Fn::Forward(xv, args)), y + i, count, stream);
+    StorePartial(ElementForward<Fn>(xv, args), y + i, count, stream);
   }
   void EndBlock(int64_t) {}
 };
@@ -124,20 +118,39 @@ struct BackwardOp {
   bool per_channel;
   bool stream;
   Vec<T> grad_sum = Vec<T>(0.0);
+  double spill = 0;  // the block's terms that overflowed T, recomputed in double
   void Step(int64_t i, int64_t count, const Args<Vec<T>>& args) {
     Vec<T> xv = LoadPartial(x + i, count);
     Vec<T> dyv = LoadPartial(dy + i, count);
-    auto is_nan = IsNan(xv);
-    StorePartial(Select(is_nan, xv, dyv * Fn::Derivative(xv, args)), dx + i, count, stream);
+    StorePartial(ElementBackward<Fn>(xv, dyv, args), dx + i, count, stream);
     if constexpr (kLearnable) {
-      if (grads != nullptr) grad_sum += Select(is_nan, xv, dyv * Fn::ParamDerivative(xv, args));
+      if (grads != nullptr) {
+        Vec<T> g = ElementParamGradient<Fn>(xv, dyv, args);
+        if (cpu::Any(math::IsInf(g))) g = Spill(g, xv, dyv, args);  // rare: see ParamGradientTerm
+        grad_sum += g;
+      }
     }
+  }
+  // Moves g's infinite lanes into `spill` as ParamGradientTerm recomputes them.
+  Vec<T> Spill(const Vec<T>& g, const Vec<T>& xv, const Vec<T>& dyv, const Args<Vec<T>>& args) {
+    alignas(64) T lanes[Vec<T>::kLanes];
+    g.Store(lanes);
+    for (int j = 0; j < Vec<T>::kLanes; ++j) {
+      if (!std::isinf(lanes[j])) continue;
+      Args<T> a;
+      for (int k = 0; k < kMaxParams; ++k) a.p[k] = args.p[k].Lane(0);
+      a.noise = args.noise.Lane(j);
+      spill += ParamGradientTerm<Fn>(xv.Lane(j), dyv.Lane(j), a);
+      lanes[j] = T(0);
+    }
+    return Vec<T>::Load(lanes);
   }
   void EndBlock(int64_t channel) {
     if constexpr (kLearnable) {
       if (grads == nullptr) return;
-      grads[per_channel ? channel : 0] += HorizontalSum(grad_sum);
+      grads[per_channel ? channel : 0] += HorizontalSum(grad_sum) + spill;
       grad_sum = Vec<T>(0.0);
+      spill = 0;
     }
   }
 };
@@ -149,17 +162,15 @@ void Sweep(const ActivationCall& c, int64_t begin, int64_t end, const Op& op_in)
   using V = Vec<T>;
   constexpr int L = V::kLanes;
   constexpr Noise kNoise = Fn::kInfo.noise;
-  // rrelu outside training uses the mean slope: a constant, no noise array.
-  const bool noise_array =
-      kNoise == Noise::kStandardNormal || (kNoise == Noise::kUniformWhenTraining && c.training);
+  const NoiseDraw draw = DrawFor(kNoise, c.training);
+  const bool noise_array = draw != NoiseDraw::kConstant;
   ForEachChannelRun(c, begin, end, [&](int64_t s, int64_t e, int64_t channel) {
     Op op = op_in;
-    Args<V> args = MakeArgs<V>(c, channel);
-    if (kNoise == Noise::kUniformWhenTraining && !c.training) args.noise = V(0.5);
+    Args<V> args = MakeArgs<V>(c, channel, kNoise);
     alignas(64) T noise[kBlock];
     for (int64_t b = s; b < e; b += kBlock) {
       const int64_t n = std::min(kBlock, e - b);
-      if (noise_array) FillNoise(kNoise, c, b, n, noise);
+      if (noise_array) FillNoise(draw, c, b, n, noise);
       int64_t i = 0;
       for (; i + L <= n; i += L) {
         if (noise_array) args.noise = V::Load(noise + i);
@@ -238,9 +249,7 @@ void RowBackward(const ActivationCall& c, const T* x, const T* dy, T* dx, int64_
   std::vector<T> scratch(n);
   for (int64_t r = begin; r < end; ++r) {
     Fn::template Backward<Vec<T>>(x + r * n, dy + r * m, n, params.p, scratch.data(), dx + r * n);
-  }
-  for (int64_t i = begin * n; i < end * n; ++i) {
-    if (x[i] != x[i]) dx[i] = x[i];
+    PropagateRowNans(x + r * n, n, dx + r * n);
   }
 }
 

@@ -122,6 +122,13 @@ template <class T>
 inline Mask<T> operator|(const Mask<T>& a, const Mask<T>& b) {
   return Mask<T>{a.m | b.m};
 }
+// Whether any lane of the mask is set.
+template <class T>
+inline bool Any(const Mask<T>& a) {
+  bool any = false;
+  for (int i = 0; i < Vec<T>::kLanes; ++i) any |= a.m[i] != 0;
+  return any;
+}
 template <class T>
 inline Mask<T> Not(const Mask<T>& a) {
   return Mask<T>{~a.m};

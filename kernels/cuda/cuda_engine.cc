@@ -217,55 +217,6 @@ class CudaEngine final : public train::Engine {
     return order_.Write(order, ctx_.stream);
   }
 
-  absl::StatusOr<BatchLoss> Step(int64_t begin, int64_t rows, double lr,
-                                 uint64_t noise_seed) override {
-    ACTSERVE_RETURN_IF_ERROR(SetDevice());
-    const Set& set = sets_[0];
-    const cudaStream_t s = ctx_.stream;
-    ACTSERVE_RETURN_IF_ERROR(
-        Cuda(cuda::LaunchGatherRows<T>(set.x.get(), set.features, order_.get() + begin, rows,
-                                       xb_.get(), s),
-             "gathering the batch"));
-    ACTSERVE_RETURN_IF_ERROR(
-        Cuda(cuda::LaunchGatherRows<T>(set.y.get(), set.target_width, order_.get() + begin, rows,
-                                       yb_.get(), s),
-             "gathering the batch"));
-    ACTSERVE_RETURN_IF_ERROR(Forward(xb_.get(), rows, /*training=*/true, noise_seed));
-    ACTSERVE_RETURN_IF_ERROR(loss_sums_.Zero(s));
-    ACTSERVE_RETURN_IF_ERROR(Loss(yb_.get(), set.target_width, rows, grad_out_.get()));
-    ACTSERVE_ASSIGN_OR_RETURN(BatchLoss loss, ReadLoss(rows));
-    if (!std::isfinite(loss.loss)) return loss;
-    ACTSERVE_RETURN_IF_ERROR(Backward(xb_.get(), rows));
-    ACTSERVE_RETURN_IF_ERROR(AccumulateDiagnostics(rows));
-    optimizer_.BeginStep();
-    const train::UpdateRule<T> weights_rule =
-        optimizer_.Rule(static_cast<T>(lr), static_cast<T>(spec_.optimizer.l2));
-    const train::UpdateRule<T> rule = optimizer_.Rule(static_cast<T>(lr), T(0));
-    for (Layer& layer : layers_) {
-      if (layer.plan.frozen) continue;  // nor its parameter: learnable is -1 then
-      ACTSERVE_RETURN_IF_ERROR(Update(weights_rule, layer.w));
-      ACTSERVE_RETURN_IF_ERROR(Update(rule, layer.b));
-      if (layer.plan.learnable >= 0) ACTSERVE_RETURN_IF_ERROR(Update(rule, layer.p));
-    }
-    return loss;
-  }
-
-  absl::StatusOr<BatchLoss> Evaluate(train::Split split,
-                                     const std::function<bool()>& stop) override {
-    ACTSERVE_RETURN_IF_ERROR(SetDevice());
-    const Set& set = sets_[split == train::Split::kTrain ? 0 : 1];
-    ACTSERVE_RETURN_IF_ERROR(loss_sums_.Zero(ctx_.stream));
-    for (int64_t begin = 0; begin < set.rows; begin += train::kEvalRows) {
-      if (stop && stop()) return absl::CancelledError("the job was cancelled");
-      const int64_t n = std::min(train::kEvalRows, set.rows - begin);
-      ACTSERVE_RETURN_IF_ERROR(
-          Forward(set.x.get() + begin * set.features, n, /*training=*/false, 0));
-      ACTSERVE_RETURN_IF_ERROR(
-          Loss(set.y.get() + begin * set.target_width, set.target_width, n, nullptr));
-    }
-    return ReadLoss(set.rows);
-  }
-
   absl::StatusOr<std::vector<train::LayerDiagnostics>> TakeDiagnostics() override {
     ACTSERVE_RETURN_IF_ERROR(SetDevice());
     const cudaStream_t s = ctx_.stream;
@@ -343,6 +294,84 @@ class CudaEngine final : public train::Engine {
         absl::StrFormat("%s (%d) exceed what cuBLAS takes (%d)", what, n, INT_MAX));
   }
 
+  // ---- Engine's parts. The current batch is batch_; the first part of Step (GatherBatch) and
+  // of Evaluate (ClearLossSum) selects the engine's device for the calling thread. ----
+
+  absl::Status GatherBatch(int64_t begin, int64_t rows) override {
+    ACTSERVE_RETURN_IF_ERROR(SetDevice());
+    const Set& set = sets_[0];
+    const cudaStream_t s = ctx_.stream;
+    ACTSERVE_RETURN_IF_ERROR(
+        Cuda(cuda::LaunchGatherRows<T>(set.x.get(), set.features, order_.get() + begin, rows,
+                                       xb_.get(), s),
+             "gathering the batch"));
+    ACTSERVE_RETURN_IF_ERROR(
+        Cuda(cuda::LaunchGatherRows<T>(set.y.get(), set.target_width, order_.get() + begin, rows,
+                                       yb_.get(), s),
+             "gathering the batch"));
+    batch_ = {xb_.get(), yb_.get(), set.target_width, rows};
+    return absl::OkStatus();
+  }
+
+  int64_t Rows(train::Split split) const override { return SetOf(split).rows; }
+
+  absl::Status SliceBatch(train::Split split, int64_t begin, int64_t rows) override {
+    const Set& set = SetOf(split);
+    batch_ = {set.x.get() + begin * set.features, set.y.get() + begin * set.target_width,
+              set.target_width, rows};
+    return absl::OkStatus();
+  }
+
+  absl::Status Forward(bool training, uint64_t noise_seed) override {
+    return ForwardRows(batch_.x, batch_.rows, training, noise_seed);
+  }
+
+  absl::StatusOr<BatchLoss> BatchLossAndGradient() override {
+    ACTSERVE_RETURN_IF_ERROR(loss_sums_.Zero(ctx_.stream));
+    ACTSERVE_RETURN_IF_ERROR(Loss(batch_.y, batch_.target_width, batch_.rows, grad_out_.get()));
+    return ReadLoss(batch_.rows);
+  }
+
+  absl::Status ClearLossSum() override {
+    ACTSERVE_RETURN_IF_ERROR(SetDevice());
+    return loss_sums_.Zero(ctx_.stream);
+  }
+
+  absl::Status AddToLossSum() override {
+    return Loss(batch_.y, batch_.target_width, batch_.rows, nullptr);
+  }
+
+  absl::StatusOr<BatchLoss> LossSum(int64_t rows) override { return ReadLoss(rows); }
+
+  absl::Status Backward() override { return BackwardRows(batch_.x, batch_.rows); }
+
+  absl::Status AccumulateDiagnostics() override { return AccumulateDiagnostics(batch_.rows); }
+
+  void BeginUpdate() override { optimizer_.BeginStep(); }
+
+  absl::Status Update(size_t l, TensorKind tensor, double lr, double l2) override {
+    const train::UpdateRule<T> rule = optimizer_.Rule(static_cast<T>(lr), static_cast<T>(l2));
+    Layer& layer = layers_[l];
+    switch (tensor) {
+      case TensorKind::kWeights:
+        return UpdateTensor(rule, layer.w);
+      case TensorKind::kBias:
+        return UpdateTensor(rule, layer.b);
+      case TensorKind::kParam:
+        return UpdateTensor(rule, layer.p);
+    }
+    return absl::InternalError("unknown tensor");
+  }
+
+  size_t LayerCount() const override { return layers_.size(); }
+  bool Learnable(size_t l) const override { return layers_[l].plan.learnable >= 0; }
+  bool Frozen(size_t l) const override { return layers_[l].plan.frozen; }
+  double l2() const override { return spec_.optimizer.l2; }
+
+  const Set& SetOf(train::Split split) const {
+    return sets_[split == train::Split::kTrain ? 0 : 1];
+  }
+
   absl::Status SetDevice() const {
     return CudaStatus(cudaSetDevice(device_), "selecting the device");
   }
@@ -378,14 +407,14 @@ class CudaEngine final : public train::Engine {
                 "a reduction");
   }
 
-  absl::Status Update(const train::UpdateRule<T>& rule, Tensor& t) {
+  absl::Status UpdateTensor(const train::UpdateRule<T>& rule, Tensor& t) {
     return Cuda(cuda::LaunchUpdate<T>(rule, t.value.get(), t.grad.get(), t.m.get(), t.v.get(),
                                       t.size, ctx_.stream),
                 "the optimizer's update");
   }
 
   // Every layer's z = in W^T + b and a = f(z) for `rows` rows of `x`.
-  absl::Status Forward(const T* x, int64_t rows, bool training, uint64_t seed) {
+  absl::Status ForwardRows(const T* x, int64_t rows, bool training, uint64_t seed) {
     const cudaStream_t s = ctx_.stream;
     const T* in = x;
     for (size_t l = 0; l < layers_.size(); ++l) {
@@ -461,7 +490,7 @@ class CudaEngine final : public train::Engine {
 
   // Backpropagates grad_out_ through the last Forward on `x`: every tensor's gradient, and each
   // elementwise layer's f'(z) into fp.
-  absl::Status Backward(const T* x, int64_t rows) {
+  absl::Status BackwardRows(const T* x, int64_t rows) {
     const cudaStream_t s = ctx_.stream;
     const int n = static_cast<int>(rows);
     const T* delta = grad_out_.get();  // dLoss/d(a) of the current layer
@@ -554,6 +583,12 @@ class CudaEngine final : public train::Engine {
   Set sets_[2];  // training, validation
   DeviceBuffer<int64_t> order_;
   DeviceBuffer<T> xb_, yb_, ones_, grad_out_;
+  // The current batch: rows of inputs and targets on the device (in xb_, yb_ or a set).
+  struct Batch {
+    const T* x = nullptr;
+    const T* y = nullptr;
+    int64_t target_width = 0, rows = 0;
+  } batch_;
   DeviceBuffer<double> row_loss_, row_correct_, loss_sums_, partials_, norms_;
 };
 

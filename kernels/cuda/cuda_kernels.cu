@@ -1,37 +1,28 @@
 #include "kernels/catalog/activation_list.h"
+#include "kernels/catalog/element_rules.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/grid.h"
-#include "kernels/math/philox.h"
 
 namespace actserve::cuda {
 namespace {
 
-// Element i's arguments: its channel's parameters and its noise sample, as the CPU computes them.
+// Element i's arguments: its channel's parameters and its noise (catalog/element_rules.h).
 template <class Fn, class T>
 __device__ Args<T> ElementArgs(const DeviceCall& c, int64_t i) {
   Args<T> a;
   for (int k = 0; k < kMaxParams; ++k) a.p[k] = static_cast<T>(c.params[k]);
   if (c.channel_params != nullptr) {
-    a.p[c.learnable] =
-        static_cast<T>(c.channel_params[c.per_channel ? (i / c.inner) % c.channels : 0]);
+    a.p[c.learnable] = static_cast<T>(ChannelValue(c.channel_params, c.per_channel ? c.channels : 1,
+                                                   ChannelOf(i, c.inner, c.channels)));
   }
-  constexpr Noise kNoise = Fn::kInfo.noise;
-  if constexpr (kNoise == Noise::kStandardNormal) {
-    a.noise = static_cast<T>(math::NormalSample(c.seed, static_cast<uint64_t>(i)));
-  } else if constexpr (kNoise == Noise::kUniformWhenTraining) {
-    a.noise =
-        c.training ? static_cast<T>(math::UniformSample(c.seed, static_cast<uint64_t>(i))) : T(0.5);
-  } else {
-    a.noise = T(0);
-  }
+  a.noise = static_cast<T>(NoiseSample(Fn::kInfo.noise, c.training, c.seed, i));
   return a;
 }
 
 template <class Fn, class T>
 __global__ void ForwardKernel(DeviceCall c, const T* __restrict__ x, T* __restrict__ y) {
   for (int64_t i = GridFirst(); i < c.size; i += GridStride()) {
-    const T v = x[i];
-    y[i] = math::IsNan(v) ? v : Fn::Forward(v, ElementArgs<Fn, T>(c, i));
+    y[i] = ElementForward<Fn>(x[i], ElementArgs<Fn, T>(c, i));
   }
 }
 
@@ -43,14 +34,12 @@ __global__ void BackwardKernel(DeviceCall c, const T* __restrict__ x, const T* _
   for (int64_t i = GridFirst(); i < c.size; i += GridStride()) {
     const T v = x[i];
     const Args<T> a = ElementArgs<Fn, T>(c, i);
-    const bool nan = math::IsNan(v);
-    dx[i] = nan ? v : dy[i] * Fn::Derivative(v, a);
+    dx[i] = ElementBackward<Fn>(v, dy[i], a);
     if constexpr (kLearnable) {
       if (grads != nullptr) {
-        const double g =
-            nan ? static_cast<double>(v) : static_cast<double>(dy[i] * Fn::ParamDerivative(v, a));
+        const double g = ParamGradientTerm<Fn>(v, dy[i], a);
         if (c.per_channel) {
-          atomicAdd(&grads[(i / c.inner) % c.channels], g);
+          atomicAdd(&grads[ChannelOf(i, c.inner, c.channels)], g);
         } else {
           sum += g;
         }
@@ -82,9 +71,7 @@ __global__ void RowBackwardKernel(DeviceCall c, const T* __restrict__ x, const T
     const int64_t n = c.row_length;
     Fn::template Backward<T>(x + r * n, dy + r * c.out_row_length, n, c.params, scratch + r * n,
                              dx + r * n);
-    for (int64_t j = r * n; j < (r + 1) * n; ++j) {
-      if (math::IsNan(x[j])) dx[j] = x[j];
-    }
+    PropagateRowNans(x + r * n, n, dx + r * n);
   }
 }
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
-#include "kernels/math/philox.h"
+#include "kernels/catalog/element_rules.h"
 #include "kernels/testing/reference.h"
 #include "kernels/util/status_macros.h"
 
@@ -109,11 +109,8 @@ absl::StatusOr<Accuracy> MeasureElementwise(Backend& backend, const ActivationIn
   for (int k = 0; k < info.num_params(); ++k) p[k] = static_cast<T>(info.params[k].default_value);
   Accuracy acc;
   for (size_t i = 0; i < x.size(); ++i) {
-    Real noise = 0;
-    if (info.noise == Noise::kUniformWhenTraining) noise = math::UniformSample(kSeed, i);
-    if (info.noise == Noise::kStandardNormal) noise = math::NormalSample(kSeed, i);
     // Noise enters the kernels rounded to T.
-    noise = static_cast<T>(noise);
+    const Real noise = static_cast<T>(NoiseSample(info.noise, spec.training, kSeed, i));
     Real xi = x[i];
     if (std::isnan(xi)) {  // NaN in gives NaN out, for every function
       Compare<T>(xi, out[i], xi, 0, &acc);

@@ -1,5 +1,6 @@
-// Independent reference implementations in long double, written from the formulas of
-// ACTIVATIONS.md (not from the kernels' definitions), for accuracy tests and tools.
+// Independent reference implementations in long double, written from the formulas each catalog
+// entry states (kInfo.formula and .derivative, the docs table in kernels/README.md), not from the
+// kernels' definitions, for accuracy tests and tools.
 //
 // Each reference evaluates f and f' at an exact input with the catalog's default parameters
 // overridden by `p` (indexed like ActivationInfo::params) and the element's noise sample.

@@ -49,55 +49,6 @@ class CpuEngine final : public Engine {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<BatchLoss> Step(int64_t begin, int64_t rows, double lr,
-                                 uint64_t noise_seed) override {
-    const Set& set = sets_[0];
-    xb_.resize(rows, set.x.cols());
-    yb_.resize(rows, set.y.cols());
-    for (int64_t r = 0; r < rows; ++r) {
-      xb_.row(r) = set.x.row(order_[begin + r]);
-      yb_.row(r) = set.y.row(order_[begin + r]);
-    }
-    ACTSERVE_RETURN_IF_ERROR(net_.Forward(backend_, xb_, /*training=*/true, noise_seed));
-    const BatchLoss loss = net_.ComputeLoss(spec_.loss, yb_, &grad_out_);
-    if (!std::isfinite(loss.loss)) return loss;
-    ACTSERVE_RETURN_IF_ERROR(net_.Backward(backend_, xb_, grad_out_, &grads_, &fprime_));
-    Accumulate();
-    optimizer_->BeginStep();
-    const T step_lr = static_cast<T>(lr), l2 = static_cast<T>(spec_.optimizer.l2);
-    auto& layers = net_.layers();
-    for (size_t l = 0; l < layers.size(); ++l) {
-      auto& layer = layers[l];
-      if (layer.frozen) continue;  // nor its parameter: learnable is -1 then
-      optimizer_->Update(3 * l, Span(layer.w), ConstSpan(grads_.w[l]), step_lr, l2);
-      optimizer_->Update(3 * l + 1, Span(layer.b), ConstSpan(grads_.b[l]), step_lr, T(0));
-      if (layer.learnable >= 0) {
-        optimizer_->Update(3 * l + 2, Span(layer.param), ConstSpan(grads_.param[l]), step_lr, T(0));
-      }
-    }
-    return loss;
-  }
-
-  absl::StatusOr<BatchLoss> Evaluate(Split split, const std::function<bool()>& stop) override {
-    const Set& set = sets_[split == Split::kTrain ? 0 : 1];
-    const int64_t rows = set.x.rows();
-    BatchLoss total;
-    double loss_sum = 0;
-    for (int64_t begin = 0; begin < rows; begin += kEvalRows) {
-      if (stop && stop()) return absl::CancelledError("the job was cancelled");
-      const int64_t n = std::min(kEvalRows, rows - begin);
-      xb_ = set.x.middleRows(begin, n);
-      yb_ = set.y.middleRows(begin, n);
-      ACTSERVE_RETURN_IF_ERROR(net_.Forward(backend_, xb_, /*training=*/false, 0));
-      const BatchLoss v = net_.ComputeLoss(spec_.loss, yb_, nullptr);
-      loss_sum += v.loss * static_cast<double>(n);
-      total.correct += v.correct;
-      total.predicted += v.predicted;
-    }
-    total.loss = loss_sum / static_cast<double>(std::max<int64_t>(1, rows));
-    return total;
-  }
-
   absl::StatusOr<std::vector<LayerDiagnostics>> TakeDiagnostics() override {
     std::vector<LayerDiagnostics> out;
     const auto& layers = net_.layers();
@@ -112,6 +63,92 @@ class CpuEngine final : public Engine {
   struct Set {
     Matrix x, y;
   };
+
+  // ---- Engine's parts: the current batch is xb_, yb_. ----
+
+  absl::Status GatherBatch(int64_t begin, int64_t rows) override {
+    const Set& set = sets_[0];
+    xb_.resize(rows, set.x.cols());
+    yb_.resize(rows, set.y.cols());
+    for (int64_t r = 0; r < rows; ++r) {
+      xb_.row(r) = set.x.row(order_[begin + r]);
+      yb_.row(r) = set.y.row(order_[begin + r]);
+    }
+    return absl::OkStatus();
+  }
+
+  int64_t Rows(Split split) const override { return SetOf(split).x.rows(); }
+
+  absl::Status SliceBatch(Split split, int64_t begin, int64_t rows) override {
+    xb_ = SetOf(split).x.middleRows(begin, rows);
+    yb_ = SetOf(split).y.middleRows(begin, rows);
+    return absl::OkStatus();
+  }
+
+  absl::Status Forward(bool training, uint64_t noise_seed) override {
+    return net_.Forward(backend_, xb_, training, noise_seed);
+  }
+
+  absl::StatusOr<BatchLoss> BatchLossAndGradient() override {
+    return net_.ComputeLoss(spec_.loss, yb_, &grad_out_);
+  }
+
+  absl::Status ClearLossSum() override {
+    loss_sum_ = 0;
+    loss_counts_ = BatchLoss();
+    return absl::OkStatus();
+  }
+
+  absl::Status AddToLossSum() override {
+    const BatchLoss v = net_.ComputeLoss(spec_.loss, yb_, nullptr);
+    loss_sum_ += v.loss * static_cast<double>(xb_.rows());
+    loss_counts_.correct += v.correct;
+    loss_counts_.predicted += v.predicted;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<BatchLoss> LossSum(int64_t rows) override {
+    BatchLoss total = loss_counts_;
+    total.loss = loss_sum_ / static_cast<double>(std::max<int64_t>(1, rows));
+    return total;
+  }
+
+  absl::Status Backward() override {
+    ACTSERVE_RETURN_IF_ERROR(net_.Backward(backend_, xb_, grad_out_, &grads_, &fprime_));
+    return absl::OkStatus();
+  }
+
+  absl::Status AccumulateDiagnostics() override {
+    Accumulate();
+    return absl::OkStatus();
+  }
+
+  void BeginUpdate() override { optimizer_->BeginStep(); }
+
+  absl::Status Update(size_t l, TensorKind tensor, double lr, double l2) override {
+    auto& layer = net_.layers()[l];
+    const T step_lr = static_cast<T>(lr), decay = static_cast<T>(l2);
+    switch (tensor) {
+      case TensorKind::kWeights:
+        optimizer_->Update(3 * l, Span(layer.w), ConstSpan(grads_.w[l]), step_lr, decay);
+        break;
+      case TensorKind::kBias:
+        optimizer_->Update(3 * l + 1, Span(layer.b), ConstSpan(grads_.b[l]), step_lr, decay);
+        break;
+      case TensorKind::kParam:
+        optimizer_->Update(3 * l + 2, Span(layer.param), ConstSpan(grads_.param[l]), step_lr,
+                           decay);
+        break;
+    }
+    return absl::OkStatus();
+  }
+
+  size_t LayerCount() const override { return net_.layers().size(); }
+  bool Learnable(size_t l) const override { return net_.layers()[l].learnable >= 0; }
+  bool Frozen(size_t l) const override { return net_.layers()[l].frozen; }
+  double l2() const override { return spec_.optimizer.l2; }
+
+  const Set& SetOf(Split split) const { return sets_[split == Split::kTrain ? 0 : 1]; }
 
   static absl::Span<T> Span(auto& m) { return absl::Span<T>(m.data(), m.size()); }
   static absl::Span<const T> ConstSpan(const auto& m) {
@@ -157,6 +194,8 @@ class CpuEngine final : public Engine {
   typename Network<T>::Gradients grads_;
   std::vector<Matrix> fprime_;
   std::vector<LayerStats> stats_;
+  double loss_sum_ = 0;    // Evaluate's: sum of chunk mean losses times chunk rows
+  BatchLoss loss_counts_;  // Evaluate's correct and predicted counts
 };
 
 }  // namespace

@@ -29,7 +29,7 @@ struct Dataset {
 };
 
 struct GeneratorSpec {
-  std::string name;  // one of GeneratorNames()
+  std::string name;  // the name of one of Generators()
   int64_t rows = 0;
   uint64_t seed = 0;
   std::optional<double> noise;  // standard deviation of the gaussian noise; unset: the default

@@ -192,8 +192,10 @@ absl::Status ValidateWeights(const TrainSpec& spec, const std::vector<LayerWeigh
   return absl::OkStatus();
 }
 
-absl::Status Validate(const TrainSpec& spec, const Dataset& train, const Dataset& validation,
-                      const Limits& limits) {
+namespace {
+
+// The network: its inputs, layers and loss.
+absl::Status ValidateNetwork(const TrainSpec& spec, const Limits& limits) {
   if (spec.inputs < 1 || spec.inputs > (int64_t{1} << 24)) {
     return Invalid("inputs",
                    absl::StrFormat("%d is out of range; expected 1 to %d", spec.inputs, 1 << 24));
@@ -212,8 +214,10 @@ absl::Status Validate(const TrainSpec& spec, const Dataset& train, const Dataset
                                            "for one)",
                                            outputs.back()));
   }
-  ACTSERVE_RETURN_IF_ERROR(CheckGradientReachesTrainedLayers(spec));
-  const OptimizerSpec& opt = spec.optimizer;
+  return CheckGradientReachesTrainedLayers(spec);
+}
+
+absl::Status ValidateOptimizer(const OptimizerSpec& opt) {
   const double inf = INFINITY;
   ACTSERVE_RETURN_IF_ERROR(
       CheckRange("optimizer.learning_rate", opt.learning_rate, 0, inf, /*lo_open=*/true));
@@ -233,6 +237,12 @@ absl::Status Validate(const TrainSpec& spec, const Dataset& train, const Dataset
     ACTSERVE_RETURN_IF_ERROR(
         CheckRange("optimizer.min_lr", opt.min_lr, 0, opt.learning_rate, false, true));
   }
+  return absl::OkStatus();
+}
+
+// Initialisation, batches, epochs, validation, early stopping and reporting.
+absl::Status ValidateSchedule(const TrainSpec& spec, const Dataset& validation) {
+  const double inf = INFINITY;
   ACTSERVE_RETURN_IF_ERROR(CheckRange("init.scale", spec.init_scale, 0, inf));
   if (spec.init == Init::kExplicit) {
     ACTSERVE_RETURN_IF_ERROR(ValidateWeights(spec, spec.initial_weights, "init.weights"));
@@ -261,6 +271,12 @@ absl::Status Validate(const TrainSpec& spec, const Dataset& train, const Dataset
                    absl::StrFormat("%d is out of range; expected >= 0", spec.report_every_steps));
   }
 
+  return absl::OkStatus();
+}
+
+// The data, and what the job would cost: parameters, values, steps and reports.
+absl::Status ValidateCost(const TrainSpec& spec, const Dataset& train, const Dataset& validation,
+                          const Limits& limits) {
   ACTSERVE_RETURN_IF_ERROR(ValidateData(spec, train, "data"));
   if (!validation.empty())
     ACTSERVE_RETURN_IF_ERROR(ValidateData(spec, validation, "validation_data"));
@@ -302,6 +318,16 @@ absl::Status Validate(const TrainSpec& spec, const Dataset& train, const Dataset
         limits.max_reports));
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Validate(const TrainSpec& spec, const Dataset& train, const Dataset& validation,
+                      const Limits& limits) {
+  ACTSERVE_RETURN_IF_ERROR(ValidateNetwork(spec, limits));
+  ACTSERVE_RETURN_IF_ERROR(ValidateOptimizer(spec.optimizer));
+  ACTSERVE_RETURN_IF_ERROR(ValidateSchedule(spec, validation));
+  return ValidateCost(spec, train, validation, limits);
 }
 
 }  // namespace actserve::train

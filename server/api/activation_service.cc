@@ -17,8 +17,7 @@
 namespace actserve::server {
 namespace {
 
-#define ACTSERVE_METHOD(name) \
-  Method { "actserve.v1.ActivationService", #name, "/actserve.v1.ActivationService/" #name }
+#define ACTSERVE_METHOD(name) ACTSERVE_RPC_METHOD("actserve.v1.ActivationService", name)
 const Method kListActivations = ACTSERVE_METHOD(ListActivations);
 const Method kForward = ACTSERVE_METHOD(Forward);
 const Method kBackward = ACTSERVE_METHOD(Backward);
@@ -95,7 +94,7 @@ class EvaluateReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, g
   void WriteError(const absl::Status& status) {
     v1::EvaluateRequest request;
     v1::EvaluateResponse response;
-    SetEvaluateError(status, Parse(in_, &request) ? request.id() : 0, &response);
+    SetEvaluateError(status, Parse(in_, &request) ? &request : nullptr, &response);
     Write(response);
   }
 

@@ -215,9 +215,10 @@ absl::Status Run(const Computation& c, const v1::BackwardRequest& request,
   return RunBackward(*c.backend, c.call, request, response);
 }
 
-void SetEvaluateError(const absl::Status& status, uint64_t id, v1::EvaluateResponse* response) {
+void SetEvaluateError(const absl::Status& status, const v1::EvaluateRequest* request,
+                      v1::EvaluateResponse* response) {
   response->Clear();
-  response->set_id(id);
+  response->set_id(request != nullptr ? request->id() : 0);
   ToWireError(status, response->mutable_error());
 }
 

@@ -66,8 +66,10 @@ absl::Status Run(const Computation& c, const v1::ForwardRequest& request,
 absl::Status Run(const Computation& c, const v1::BackwardRequest& request,
                  v1::BackwardResponse* response);
 
-// Replaces `response` with the in-band error `status` for the message `id`.
-void SetEvaluateError(const absl::Status& status, uint64_t id, v1::EvaluateResponse* response);
+// Replaces `response` with the in-band error `status` answering `request` (its id; 0 when the
+// request is null: a message that does not parse).
+void SetEvaluateError(const absl::Status& status, const v1::EvaluateRequest* request,
+                      v1::EvaluateResponse* response);
 // Answers one Evaluate message: sets the response's id, and calls `compute` with the forward or
 // backward request and response it carries; a failure (or a message with neither) becomes the
 // response's in-band error.
@@ -87,7 +89,7 @@ void AnswerEvaluate(const v1::EvaluateRequest& request, v1::EvaluateResponse* re
       s = absl::InvalidArgumentError("call: set forward or backward");
       break;
   }
-  if (!s.ok()) SetEvaluateError(s, request.id(), response);
+  if (!s.ok()) SetEvaluateError(s, &request, response);
 }
 
 // The catalog as the listing RPC returns it.

@@ -1,13 +1,18 @@
 #include "server/api/convert_training.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "google/protobuf/util/time_util.h"
 #include "kernels/util/status_macros.h"
 #include "kernels/util/untrusted.h"
 #include "server/api/convert.h"
+#include "server/api/enum_tables.h"
+#include "server/api/status.h"
 
 namespace actserve::server {
 namespace {
@@ -53,76 +58,11 @@ train::LayerSpec ToLayer(const v1::Layer& layer) {
   return out;
 }
 
-absl::StatusOr<train::Loss> ToLoss(v1::Loss loss, const char* field) {
-  switch (loss) {
-    case v1::LOSS_MEAN_SQUARED_ERROR:
-      return train::Loss::kMeanSquaredError;
-    case v1::LOSS_SOFTMAX_CROSS_ENTROPY:
-      return train::Loss::kSoftmaxCrossEntropy;
-    case v1::LOSS_SIGMOID_CROSS_ENTROPY:
-      return train::Loss::kSigmoidCrossEntropy;
-    default:
-      return Invalid(field, absl::StrFormat("%s is not a loss; expected LOSS_MEAN_SQUARED_ERROR, "
-                                            "LOSS_SOFTMAX_CROSS_ENTROPY or "
-                                            "LOSS_SIGMOID_CROSS_ENTROPY",
-                                            loss == v1::LOSS_UNSPECIFIED
-                                                ? std::string("LOSS_UNSPECIFIED")
-                                                : absl::StrCat("value ", static_cast<int>(loss))));
-  }
-}
-
-absl::StatusOr<train::DType> ToDType(v1::DType dtype, const char* field) {
-  switch (dtype) {
-    case v1::DTYPE_UNSPECIFIED:
-    case v1::DTYPE_FLOAT32:
-      return train::DType::kFloat32;
-    case v1::DTYPE_FLOAT64:
-      return train::DType::kFloat64;
-    default:
-      return Invalid(field, absl::StrFormat("unknown value %d; expected DTYPE_FLOAT32 or "
-                                            "DTYPE_FLOAT64",
-                                            static_cast<int>(dtype)));
-  }
-}
-
 absl::StatusOr<train::OptimizerSpec> ToOptimizer(const v1::Optimizer& opt) {
   train::OptimizerSpec out;
-  switch (opt.kind()) {
-    case v1::Optimizer::KIND_UNSPECIFIED:
-    case v1::Optimizer::KIND_SGD:
-      out.kind = train::OptimizerKind::kSgd;
-      break;
-    case v1::Optimizer::KIND_MOMENTUM:
-      out.kind = train::OptimizerKind::kMomentum;
-      break;
-    case v1::Optimizer::KIND_NESTEROV:
-      out.kind = train::OptimizerKind::kNesterov;
-      break;
-    case v1::Optimizer::KIND_ADAM:
-      out.kind = train::OptimizerKind::kAdam;
-      break;
-    default:
-      return Invalid("optimizer.kind", absl::StrFormat("unknown value %d; expected KIND_SGD, "
-                                                       "KIND_MOMENTUM, KIND_NESTEROV or KIND_ADAM",
-                                                       static_cast<int>(opt.kind())));
-  }
-  switch (opt.schedule()) {
-    case v1::Optimizer::SCHEDULE_UNSPECIFIED:
-    case v1::Optimizer::SCHEDULE_CONSTANT:
-      out.schedule = train::Schedule::kConstant;
-      break;
-    case v1::Optimizer::SCHEDULE_STEP:
-      out.schedule = train::Schedule::kStep;
-      break;
-    case v1::Optimizer::SCHEDULE_COSINE:
-      out.schedule = train::Schedule::kCosine;
-      break;
-    default:
-      return Invalid("optimizer.schedule",
-                     absl::StrFormat("unknown value %d; expected SCHEDULE_CONSTANT, SCHEDULE_STEP "
-                                     "or SCHEDULE_COSINE",
-                                     static_cast<int>(opt.schedule())));
-  }
+  ACTSERVE_ASSIGN_OR_RETURN(out.kind, OptimizerKindTable().ToCore(opt.kind(), "optimizer.kind"));
+  ACTSERVE_ASSIGN_OR_RETURN(out.schedule,
+                            ScheduleTable().ToCore(opt.schedule(), "optimizer.schedule"));
   out.learning_rate = opt.learning_rate();
   if (opt.has_momentum()) out.momentum = opt.momentum();
   if (opt.has_beta1()) out.beta1 = opt.beta1();
@@ -229,39 +169,17 @@ absl::StatusOr<JobInput> ToJobInput(const v1::JobSpec& proto, const TrainingLimi
   train::TrainSpec& spec = in.spec;
   ACTSERVE_RETURN_IF_ERROR(CheckLength("name", proto.name(), kMaxJobNameBytes));
   ACTSERVE_RETURN_IF_ERROR(SelectBackend(backends, proto.backend(), 0).status());
-  in.cuda = proto.backend() == v1::BACKEND_CUDA;
-  ACTSERVE_ASSIGN_OR_RETURN(spec.dtype, ToDType(proto.dtype(), "dtype"));
+  in.cuda = BackendTable().ToCore(proto.backend(), "backend").value() == BackendChoice::kCuda;
+  ACTSERVE_ASSIGN_OR_RETURN(spec.dtype, DTypeTable().ToCore(proto.dtype(), "dtype"));
   ACTSERVE_ASSIGN_OR_RETURN(in.train, ToDataset(proto.data(), "data", limits, true));
   ACTSERVE_ASSIGN_OR_RETURN(in.validation,
                             ToDataset(proto.validation_data(), "validation_data", limits, false));
   spec.inputs = proto.inputs() != 0 ? proto.inputs() : in.train.features;
   for (const v1::Layer& layer : proto.layers()) spec.layers.push_back(ToLayer(layer));
-  ACTSERVE_ASSIGN_OR_RETURN(spec.loss, ToLoss(proto.loss(), "loss"));
+  ACTSERVE_ASSIGN_OR_RETURN(spec.loss, LossTable().ToCore(proto.loss(), "loss"));
   ACTSERVE_ASSIGN_OR_RETURN(spec.optimizer, ToOptimizer(proto.optimizer()));
   const v1::Initialization& init = proto.init();
-  switch (init.kind()) {
-    case v1::Initialization::KIND_UNSPECIFIED:
-    case v1::Initialization::KIND_XAVIER:
-      spec.init = train::Init::kXavier;
-      break;
-    case v1::Initialization::KIND_HE:
-      spec.init = train::Init::kHe;
-      break;
-    case v1::Initialization::KIND_LECUN:
-      spec.init = train::Init::kLecun;
-      break;
-    case v1::Initialization::KIND_UNIFORM:
-      spec.init = train::Init::kUniform;
-      break;
-    case v1::Initialization::KIND_EXPLICIT:
-      spec.init = train::Init::kExplicit;
-      break;
-    default:
-      return Invalid("init.kind", absl::StrFormat("unknown value %d; expected KIND_XAVIER, "
-                                                  "KIND_HE, KIND_LECUN, KIND_UNIFORM or "
-                                                  "KIND_EXPLICIT",
-                                                  static_cast<int>(init.kind())));
-  }
+  ACTSERVE_ASSIGN_OR_RETURN(spec.init, InitKindTable().ToCore(init.kind(), "init.kind"));
   spec.init_scale = init.scale();
   if (spec.init == train::Init::kExplicit) {
     // Shapes need valid layers first: the core's checks of those come before ours.
@@ -299,8 +217,7 @@ absl::StatusOr<JobInput> ToJobInput(const v1::JobSpec& proto, const TrainingLimi
 }
 
 absl::StatusOr<PredictInput> ToPredictInput(const v1::PredictRequest& request,
-                                            const train::TrainSpec* job_spec,
-                                            const std::vector<train::LayerWeights>* job_weights,
+                                            const TrainedNetwork* job,
                                             const TrainingLimits& limits) {
   PredictInput in;
   std::vector<int64_t> shape;
@@ -312,9 +229,9 @@ absl::StatusOr<PredictInput> ToPredictInput(const v1::PredictRequest& request,
   }
   in.x.rows = shape[0];
   in.x.features = shape[1];
-  if (job_spec != nullptr) {
-    in.spec = *job_spec;
-    in.weights = *job_weights;
+  if (job != nullptr) {
+    in.spec = job->spec;
+    in.weights = job->weights;
   } else {
     const v1::Network& net = request.network();
     in.spec.inputs = net.inputs();
@@ -331,7 +248,7 @@ absl::StatusOr<PredictInput> ToPredictInput(const v1::PredictRequest& request,
       return absl::Status(layers.code(), absl::StrCat("network.", layers.message()));
     in.spec.loss = train::Loss::kMeanSquaredError;
     if (net.loss() != v1::LOSS_UNSPECIFIED) {
-      ACTSERVE_ASSIGN_OR_RETURN(in.spec.loss, ToLoss(net.loss(), "network.loss"));
+      ACTSERVE_ASSIGN_OR_RETURN(in.spec.loss, LossTable().ToCore(net.loss(), "network.loss"));
     }
     ACTSERVE_ASSIGN_OR_RETURN(in.weights, ToWeightsList(in.spec, net.weights(), "network.weights",
                                                         limits.max_tensor_elements));
@@ -351,28 +268,19 @@ absl::StatusOr<PredictInput> ToPredictInput(const v1::PredictRequest& request,
   return in;
 }
 
-void FillPredictResponse(const PredictInput& input, const std::vector<double>& outputs,
+void FillPredictResponse(const PredictInput& input, const Prediction& prediction,
                          v1::PredictResponse* response) {
-  const int64_t rows = input.x.rows;
-  const int64_t width = rows == 0 ? 0 : static_cast<int64_t>(outputs.size()) / rows;
   v1::Tensor* t = response->mutable_outputs();
-  t->add_shape(rows);
-  t->add_shape(width);
+  t->add_shape(prediction.rows);
+  t->add_shape(prediction.width);
   if (input.spec.dtype == train::DType::kFloat64) {
     t->set_dtype(v1::DTYPE_FLOAT64);
-    t->mutable_double_data()->Add(outputs.begin(), outputs.end());
+    t->mutable_double_data()->Add(prediction.outputs.begin(), prediction.outputs.end());
   } else {
     t->set_dtype(v1::DTYPE_FLOAT32);
-    for (double v : outputs) t->add_float_data(static_cast<float>(v));
+    for (double v : prediction.outputs) t->add_float_data(static_cast<float>(v));
   }
-  if (input.spec.loss == train::Loss::kSoftmaxCrossEntropy) {
-    for (int64_t r = 0; r < rows; ++r) {
-      const double* row = outputs.data() + r * width;
-      response->add_classes(std::max_element(row, row + width) - row);
-    }
-  } else if (input.spec.loss == train::Loss::kSigmoidCrossEntropy && width == 1) {
-    for (int64_t r = 0; r < rows; ++r) response->add_classes(outputs[r] > 0 ? 1 : 0);
-  }
+  response->mutable_classes()->Add(prediction.classes.begin(), prediction.classes.end());
 }
 
 void ToProto(const train::Progress& p, v1::Progress* out) {
@@ -454,6 +362,98 @@ v1::JobSpec WithoutInlineData(const v1::JobSpec& spec) {
   if (out.validation_data().has_inline_()) out.mutable_validation_data()->clear_inline_();
   out.mutable_init()->clear_weights();
   return out;
+}
+
+absl::StatusOr<JobRequest> ToJobRequest(const v1::JobSpec& spec, const TrainingLimits& limits,
+                                        const Backends& backends) {
+  JobRequest request{.name = spec.name(),
+                     .description = WithoutInlineData(spec).SerializeAsString()};
+  ACTSERVE_ASSIGN_OR_RETURN(request.input, ToJobInput(spec, limits, backends));
+  return request;
+}
+
+absl::StatusOr<std::vector<JobRequest>> ToSweepRequests(const v1::SubmitSweepRequest& request,
+                                                        const TrainingLimits& limits,
+                                                        const Backends& backends) {
+  const int count = request.activations_size();
+  if (count < 1 || count > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("activations: %d given; expected 1 to 64", count));
+  }
+  if (request.spec().layers_size() < 2) {
+    return absl::InvalidArgumentError(
+        "spec.layers: a sweep needs at least one hidden layer whose activation it varies");
+  }
+  ACTSERVE_RETURN_IF_ERROR(CheckLength("spec.name", request.spec().name(), kMaxJobNameBytes));
+  std::vector<JobRequest> jobs;
+  for (int i = 0; i < count; ++i) {
+    const v1::SweepActivation& a = request.activations(i);
+    ACTSERVE_RETURN_IF_ERROR(CheckLength(absl::StrFormat("activations[%d].activation", i),
+                                         a.activation(), kMaxActivationNameBytes));
+    v1::JobSpec spec = request.spec();
+    spec.set_name(absl::StrCat(spec.name().empty() ? "sweep" : spec.name(), "/", a.activation()));
+    for (int l = 0; l + 1 < spec.layers_size(); ++l) {
+      spec.mutable_layers(l)->set_activation(a.activation());
+      *spec.mutable_layers(l)->mutable_params() = a.params();
+    }
+    absl::StatusOr<JobRequest> job = ToJobRequest(spec, limits, backends);
+    if (!job.ok()) {
+      return absl::Status(job.status().code(),
+                          absl::StrFormat("activations[%d] (%s): %s; the sweep was not created", i,
+                                          QuoteUntrusted(a.activation()), job.status().message()));
+    }
+    jobs.push_back(*std::move(job));
+  }
+  return jobs;
+}
+
+int64_t GenerationBytes(const v1::JobSpec& spec) {
+  int64_t bytes = 0;
+  for (const v1::Data* data : {&spec.data(), &spec.validation_data()}) {
+    if (!data->has_generated()) continue;
+    const int64_t rows = std::clamp<int64_t>(data->generated().rows(), 0, int64_t{1} << 40);
+    bytes += rows * 3 * int64_t{sizeof(double)} * 2;  // at most 2 features and 1 target a row
+  }
+  return bytes;
+}
+
+std::string SweepDescription(const v1::SubmitSweepRequest& request) {
+  v1::Sweep echo;
+  *echo.mutable_activations() = request.activations();
+  return echo.SerializeAsString();
+}
+
+namespace {
+
+void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
+  *out = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
+}
+
+}  // namespace
+
+void ToProto(const JobView& job, v1::Job* out) {
+  out->set_id(job.id);
+  out->set_name(job.name);
+  // The description is ToJobRequest's serialized JobSpec.
+  out->mutable_spec()->ParseFromString(job.description);
+  out->set_sweep_id(job.sweep_id);
+  SetTime(job.create_time, out->mutable_create_time());
+  out->set_state(JobStateTable().ToWire(job.state));
+  if (job.start_time != absl::InfinitePast()) SetTime(job.start_time, out->mutable_start_time());
+  if (job.end_time != absl::InfinitePast()) SetTime(job.end_time, out->mutable_end_time());
+  if (job.last_progress.has_value()) ToProto(*job.last_progress, out->mutable_last_progress());
+  out->set_reports(job.reports);
+  if (job.result.has_value()) ToProto(*job.result, out->mutable_result());
+  if (!job.error.ok()) ToWireError(job.error, out->mutable_error());
+  if (!job.weights.empty()) ToProto(job.spec, job.weights, out->mutable_weights());
+  out->set_memory_bytes(job.memory_bytes);
+}
+
+void ToProto(const SweepView& sweep, v1::Sweep* out) {
+  // The description is SweepDescription's: the activations.
+  out->ParseFromString(sweep.description);
+  out->set_id(sweep.id);
+  for (const JobView& job : sweep.jobs) ToProto(job, out->add_jobs());
 }
 
 }  // namespace actserve::server

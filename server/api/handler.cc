@@ -1,6 +1,7 @@
 #include "server/api/handler.h"
 
 #include <chrono>
+#include <iterator>
 #include <optional>
 #include <string>
 
@@ -105,11 +106,20 @@ void Handler::CountRejection(const Method& method, Metrics::Rejection reason) {
 absl::StatusOr<std::unique_ptr<Admission::Grant>> Handler::Admit(
     grpc::CallbackServerContext* context, const Method& method, int64_t request_bytes) {
   const std::string peer = context->peer();
-  auto header = [context](absl::string_view key) -> std::optional<absl::string_view> {
-    const auto& metadata = context->client_metadata();
-    auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
-    if (it == metadata.end()) return std::nullopt;
-    return absl::string_view(it->second.data(), it->second.size());
+  std::string joined;  // a key sent several times: its values, joined as HTTP joins them
+  auto header = [context, &joined](absl::string_view key) -> std::optional<absl::string_view> {
+    const auto range =
+        context->client_metadata().equal_range(grpc::string_ref(key.data(), key.size()));
+    if (range.first == range.second) return std::nullopt;
+    if (std::next(range.first) == range.second) {
+      return absl::string_view(range.first->second.data(), range.first->second.size());
+    }
+    joined.clear();
+    for (auto it = range.first; it != range.second; ++it) {
+      if (!joined.empty()) joined += ", ";
+      joined.append(it->second.data(), it->second.size());
+    }
+    return absl::string_view(joined);
   };
   absl::StatusOr<std::unique_ptr<Admission::Grant>> grant =
       admission_.Admit({.service = method.service,

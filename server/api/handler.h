@@ -62,6 +62,11 @@ struct Method {
   const char* path;     // "/actserve.v1.ActivationService/Forward"
 };
 
+// The Method of rpc `name` (an identifier) of `service` (a string literal): its full path is built
+// at compile time.
+#define ACTSERVE_RPC_METHOD(service, name) \
+  ::actserve::server::Method { service, #name, "/" service "/" #name }
+
 // Where a unit of work runs.
 enum class Placement {
   kInline,  // on the gRPC thread: bounded work of microseconds, and nothing that waits

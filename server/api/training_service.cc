@@ -1,19 +1,26 @@
 #include "server/api/training_service.h"
 
+#include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "kernels/util/status_macros.h"
+#include "kernels/util/untrusted.h"
 #include "server/api/convert.h"
 #include "server/api/convert_training.h"
 #include "server/api/status.h"
+#include "server/jobs/predict.h"
 
 namespace actserve::server {
 namespace {
 
-#define ACTSERVE_METHOD(name) \
-  Method { "actserve.v1.TrainingService", #name, "/actserve.v1.TrainingService/" #name }
+#define ACTSERVE_METHOD(name) ACTSERVE_RPC_METHOD("actserve.v1.TrainingService", name)
 const Method kSubmitJob = ACTSERVE_METHOD(SubmitJob);
 const Method kWatchJob = ACTSERVE_METHOD(WatchJob);
 const Method kGetJob = ACTSERVE_METHOD(GetJob);
@@ -71,7 +78,19 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchJobResponse>
       absl::MutexLock lock(&mu_);
       if (writing_ || finished_ || cancelled_) return;
       message_.Clear();
-      if (!job_->ReadUpdate(next_, &message_, &ended)) return;
+      train::Progress report;
+      JobView view;
+      switch (job_->ReadUpdate(next_, &report, &view)) {
+        case Job::Update::kNone:
+          return;
+        case Job::Update::kReport:
+          ToProto(report, message_.mutable_progress());
+          break;
+        case Job::Update::kEnded:
+          ToProto(view, message_.mutable_job());
+          ended = true;
+          break;
+      }
       writing_ = true;
       if (!ended) ++next_;
       if (ended) finished_ = true;
@@ -103,44 +122,88 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchJobResponse>
   v1::WatchJobResponse message_;  // owned by the write in progress
 };
 
+// Converts a successful core result into the response.
+template <class View, class Message>
+absl::Status Answer(absl::StatusOr<View> view, Message* response) {
+  if (!view.ok()) return view.status();
+  ToProto(*view, response);
+  return absl::OkStatus();
+}
+
 // A request's size, for admission.
 int64_t Bytes(const google::protobuf::Message& request) {
   return static_cast<int64_t>(request.ByteSizeLong());
 }
 
-// Moves a successful result into the response.
-template <class T>
-absl::Status Store(absl::StatusOr<T> result, T* response) {
-  if (!result.ok()) return result.status();
-  *response = std::move(*result);
-  return absl::OkStatus();
-}
-
-// A submit's request id and deadline (a client without a deadline has an infinite one).
-SubmitOptions SubmitOptionsOf(grpc::CallbackServerContext* context, const std::string& request_id) {
-  return {.request_id = request_id, .deadline = absl::FromChrono(context->deadline())};
+// A submit's request id, scoped by the caller's tenant (another tenant's id never matches), and
+// the call's deadline (infinite when the client set none). INVALID_ARGUMENT for a long id.
+absl::StatusOr<SubmitOptions> SubmitOptionsOf(const grpc::CallbackServerContext& context,
+                                              const auth::Principal& caller,
+                                              const std::string& request_id) {
+  ACTSERVE_RETURN_IF_ERROR(CheckLength("request_id", request_id, kMaxIdBytes));
+  SubmitOptions options;
+  if (!request_id.empty()) {
+    options.request_id = absl::StrCat(caller.tenant.size(), ":", caller.tenant, ":", request_id);
+  }
+  options.deadline = absl::FromChrono(context.deadline());
+  return options;
 }
 
 }  // namespace
 
-TrainingServiceImpl::TrainingServiceImpl(JobManager& jobs, Handler& handler, Backend& backend,
-                                         const TrainingLimits& limits)
-    : jobs_(jobs), handler_(handler), backend_(backend), limits_(limits) {}
+TrainingServiceImpl::TrainingServiceImpl(JobManager& jobs, Handler& handler,
+                                         const Backends& backends, const TrainingLimits& limits,
+                                         const auth::CallGuard& guard)
+    : jobs_(jobs), handler_(handler), backends_(backends), limits_(limits), guard_(guard) {}
+
+absl::StatusOr<auth::Principal> TrainingServiceImpl::Caller(
+    const grpc::CallbackServerContext& context, const Method& method) const {
+  absl::StatusOr<std::optional<auth::Principal>> caller = guard_.Check(context, method.path);
+  if (!caller.ok()) return caller.status();
+  if (!caller->has_value()) return absl::InternalError("a training rpc without a caller");
+  return **caller;
+}
+
+absl::Status TrainingServiceImpl::CheckJob(const absl::StatusOr<auth::Principal>& caller,
+                                           const std::string& id) const {
+  if (!caller.ok()) return caller.status();
+  return owners_.Visible(*caller, id) ? absl::OkStatus() : UnknownJob(id);
+}
 
 grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitJob(grpc::CallbackServerContext* context,
                                                          const v1::SubmitJobRequest* request,
                                                          v1::Job* response) {
   return handler_.Unary(
-      context, kSubmitJob, Bytes(*request), Placement::kPool, [this, context, request, response] {
-        return Store(jobs_.Submit(request->spec(), SubmitOptionsOf(context, request->request_id())),
-                     response);
+      context, kSubmitJob, Bytes(*request), Placement::kPool,
+      [this, context, request, response, caller = Caller(*context, kSubmitJob)]() -> absl::Status {
+        if (!caller.ok()) return caller.status();
+        ACTSERVE_ASSIGN_OR_RETURN(SubmitOptions options,
+                                  SubmitOptionsOf(*context, *caller, request->request_id()));
+        // A retry of a submit already made gets its job, without generating data again.
+        ACTSERVE_ASSIGN_OR_RETURN(std::optional<std::string> first, jobs_.CheckSubmit(options, 1));
+        if (first.has_value()) {
+          ACTSERVE_ASSIGN_OR_RETURN(std::shared_ptr<Job> job, jobs_.Find(*first));
+          ToProto(job->View(false), response);
+          return absl::OkStatus();
+        }
+        ACTSERVE_ASSIGN_OR_RETURN(
+            options.generation,
+            jobs_.ChargeGeneration(GenerationBytes(request->spec()), "the job"));
+        ACTSERVE_ASSIGN_OR_RETURN(JobRequest job,
+                                  ToJobRequest(request->spec(), limits_, backends_));
+        absl::Status s = Answer(jobs_.Submit(std::move(job), std::move(options)), response);
+        if (s.ok()) owners_.Record(response->id(), caller->tenant);
+        return s;
       });
 }
 
 grpc::ServerWriteReactor<v1::WatchJobResponse>* TrainingServiceImpl::WatchJob(
     grpc::CallbackServerContext* context, const v1::WatchJobRequest* request) {
   absl::StatusOr<Handler::StreamSlot> slot = handler_.OpenStream(context, kWatchJob, true);
-  absl::StatusOr<std::shared_ptr<Job>> job = jobs_.Find(request->id());
+  absl::Status visible =
+      slot.ok() ? CheckJob(Caller(*context, kWatchJob), request->id()) : absl::OkStatus();
+  absl::StatusOr<std::shared_ptr<Job>> job =
+      visible.ok() ? jobs_.Find(request->id()) : absl::StatusOr<std::shared_ptr<Job>>(visible);
   absl::Status bad = slot.ok() ? job.status() : slot.status();
   if (bad.ok() && request->from_report() < 0) {
     bad = absl::InvalidArgumentError(
@@ -161,21 +224,28 @@ grpc::ServerWriteReactor<v1::WatchJobResponse>* TrainingServiceImpl::WatchJob(
 grpc::ServerUnaryReactor* TrainingServiceImpl::GetJob(grpc::CallbackServerContext* context,
                                                       const v1::GetJobRequest* request,
                                                       v1::Job* response) {
-  return handler_.Unary(context, kGetJob, Bytes(*request), Placement::kInline,
-                        [this, request, response]() -> absl::Status {
-                          absl::StatusOr<std::shared_ptr<Job>> job = jobs_.Find(request->id());
-                          if (!job.ok()) return job.status();
-                          *response = (*job)->ToProto(request->include_weights());
-                          return absl::OkStatus();
-                        });
+  return handler_.Unary(
+      context, kGetJob, Bytes(*request), Placement::kInline,
+      [this, request, response, caller = Caller(*context, kGetJob)]() -> absl::Status {
+        if (absl::Status s = CheckJob(caller, request->id()); !s.ok()) return s;
+        absl::StatusOr<std::shared_ptr<Job>> job = jobs_.Find(request->id());
+        if (!job.ok()) return job.status();
+        ToProto((*job)->View(request->include_weights()), response);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* TrainingServiceImpl::ListJobs(grpc::CallbackServerContext* context,
                                                         const v1::ListJobsRequest* request,
                                                         v1::ListJobsResponse* response) {
   return handler_.Unary(context, kListJobs, Bytes(*request), Placement::kInline,
-                        [this, response]() -> absl::Status {
-                          for (v1::Job& job : jobs_.List()) *response->add_jobs() = std::move(job);
+                        [this, response, caller = Caller(*context, kListJobs)]() -> absl::Status {
+                          if (!caller.ok()) return caller.status();
+                          for (const JobView& job : jobs_.List()) {
+                            if (owners_.Visible(*caller, job.id)) {
+                              ToProto(job, response->add_jobs());
+                            }
+                          }
                           return absl::OkStatus();
                         });
 }
@@ -185,26 +255,33 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::CancelJob(grpc::CallbackServerCon
                                                          v1::Job* response) {
   // Answers once the job has ended: at once for a queued job, within a step for a running one,
   // on the worker's thread; no thread waits meanwhile.
-  return handler_.UnaryAsync(context, kCancelJob, Bytes(*request), Placement::kInline,
-                             [this, request, response](Handler::Done done) {
-                               absl::StatusOr<std::shared_ptr<Job>> job =
-                                   jobs_.Cancel(request->id());
-                               if (!job.ok()) return done([&] { return job.status(); });
-                               auto finish = std::make_shared<Handler::Done>(std::move(done));
-                               (*job)->WhenEnded([job = *job, response, finish] {
-                                 (*finish)([&] {
-                                   *response = job->ToProto(false);
-                                   return absl::OkStatus();
-                                 });
-                               });
-                             });
+  return handler_.UnaryAsync(
+      context, kCancelJob, Bytes(*request), Placement::kInline,
+      [this, request, response, caller = Caller(*context, kCancelJob)](Handler::Done done) {
+        absl::Status visible = CheckJob(caller, request->id());
+        if (!visible.ok()) return done([&] { return visible; });
+        absl::StatusOr<std::shared_ptr<Job>> job = jobs_.Cancel(request->id());
+        if (!job.ok()) return done([&] { return job.status(); });
+        auto finish = std::make_shared<Handler::Done>(std::move(done));
+        (*job)->WhenEnded([job = *job, response, finish] {
+          (*finish)([&] {
+            ToProto(job->View(false), response);
+            return absl::OkStatus();
+          });
+        });
+      });
 }
 
 grpc::ServerUnaryReactor* TrainingServiceImpl::DeleteJob(grpc::CallbackServerContext* context,
                                                          const v1::DeleteJobRequest* request,
                                                          v1::DeleteJobResponse*) {
   return handler_.Unary(context, kDeleteJob, Bytes(*request), Placement::kInline,
-                        [this, request] { return jobs_.Delete(request->id()); });
+                        [this, request, caller = Caller(*context, kDeleteJob)] {
+                          if (absl::Status s = CheckJob(caller, request->id()); !s.ok()) return s;
+                          absl::Status s = jobs_.Delete(request->id());
+                          if (s.ok()) owners_.Forget(request->id());
+                          return s;
+                        });
 }
 
 grpc::ServerUnaryReactor* TrainingServiceImpl::Predict(grpc::CallbackServerContext* context,
@@ -212,24 +289,20 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::Predict(grpc::CallbackServerConte
                                                        v1::PredictResponse* response) {
   return handler_.Unary(
       context, kPredict, Bytes(*request), Placement::kPool,
-      [this, request, response]() -> absl::Status {
-        train::TrainSpec spec;
-        std::vector<train::LayerWeights> weights;
-        const bool from_job = request->model_case() == v1::PredictRequest::kJobId;
-        if (from_job) {
-          absl::Status s = jobs_.TrainedNetwork(request->job_id(), &spec, &weights);
-          if (!s.ok()) return s;
+      [this, request, response, caller = Caller(*context, kPredict)]() -> absl::Status {
+        if (!caller.ok()) return caller.status();
+        std::optional<TrainedNetwork> job;
+        if (request->model_case() == v1::PredictRequest::kJobId) {
+          ACTSERVE_RETURN_IF_ERROR(CheckJob(caller, request->job_id()));
+          ACTSERVE_ASSIGN_OR_RETURN(job, jobs_.Trained(request->job_id()));
         } else if (request->model_case() != v1::PredictRequest::kNetwork) {
           return absl::InvalidArgumentError(
               "model: neither job_id nor network is set; expected one");
         }
-        absl::StatusOr<PredictInput> input = ToPredictInput(*request, from_job ? &spec : nullptr,
-                                                            from_job ? &weights : nullptr, limits_);
-        if (!input.ok()) return input.status();
-        absl::StatusOr<std::vector<double>> out =
-            train::Predict(input->spec, input->weights, input->x, backend_);
-        if (!out.ok()) return out.status();
-        FillPredictResponse(*input, *out, response);
+        ACTSERVE_ASSIGN_OR_RETURN(PredictInput input,
+                                  ToPredictInput(*request, job ? &*job : nullptr, limits_));
+        ACTSERVE_ASSIGN_OR_RETURN(Prediction out, server::Predict(input, *backends_.cpu));
+        FillPredictResponse(input, out, response);
         return absl::OkStatus();
       });
 }
@@ -238,9 +311,29 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitSweep(grpc::CallbackServerC
                                                            const v1::SubmitSweepRequest* request,
                                                            v1::Sweep* response) {
   return handler_.Unary(
-      context, kSubmitSweep, Bytes(*request), Placement::kPool, [this, context, request, response] {
-        return Store(jobs_.SubmitSweep(*request, SubmitOptionsOf(context, request->request_id())),
-                     response);
+      context, kSubmitSweep, Bytes(*request), Placement::kPool,
+      [this, context, request, response,
+       caller = Caller(*context, kSubmitSweep)]() -> absl::Status {
+        if (!caller.ok()) return caller.status();
+        ACTSERVE_ASSIGN_OR_RETURN(SubmitOptions options,
+                                  SubmitOptionsOf(*context, *caller, request->request_id()));
+        // ToSweepRequests refuses counts outside 1..64 with the field's name.
+        const int count = std::clamp(request->activations_size(), 1, 64);
+        ACTSERVE_ASSIGN_OR_RETURN(std::optional<std::string> first,
+                                  jobs_.CheckSubmit(options, count));
+        if (first.has_value()) return Answer(jobs_.GetSweep(*first), response);
+        // Every job of the sweep generates its own copy of the data.
+        ACTSERVE_ASSIGN_OR_RETURN(
+            options.generation,
+            jobs_.ChargeGeneration(GenerationBytes(request->spec()) * count, "the sweep"));
+        ACTSERVE_ASSIGN_OR_RETURN(std::vector<JobRequest> jobs,
+                                  ToSweepRequests(*request, limits_, backends_));
+        ACTSERVE_RETURN_IF_ERROR(Answer(
+            jobs_.SubmitSweep(std::move(jobs), SweepDescription(*request), std::move(options)),
+            response));
+        owners_.Record(response->id(), caller->tenant);
+        for (const v1::Job& job : response->jobs()) owners_.Record(job.id(), caller->tenant);
+        return absl::OkStatus();
       });
 }
 
@@ -249,7 +342,11 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::GetSweep(grpc::CallbackServerCont
                                                         v1::Sweep* response) {
   return handler_.Unary(
       context, kGetSweep, Bytes(*request), Placement::kInline,
-      [this, request, response] { return Store(jobs_.GetSweep(request->id()), response); });
+      [this, request, response, caller = Caller(*context, kGetSweep)]() -> absl::Status {
+        if (!caller.ok()) return caller.status();
+        if (!owners_.Visible(*caller, request->id())) return UnknownSweep(request->id());
+        return Answer(jobs_.GetSweep(request->id()), response);
+      });
 }
 
 }  // namespace actserve::server

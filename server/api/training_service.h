@@ -11,15 +11,20 @@
 #include "proto/actserve/v1/training_service.grpc.pb.h"
 #include "server/api/convert_training.h"
 #include "server/api/handler.h"
+#include "server/auth/grpc_auth.h"
+#include "server/auth/job_owners.h"
 #include "server/jobs/job_manager.h"
 
 namespace actserve::server {
 
 class TrainingServiceImpl final : public v1::TrainingService::CallbackService {
  public:
-  // Everything given must outlive the service. `backend` computes predictions.
-  TrainingServiceImpl(JobManager& jobs, Handler& handler, Backend& backend,
-                      const TrainingLimits& limits);
+  // `jobs` and `handler` must outlive the service, and so must the backends: jobs ask for one
+  // of them; predictions are computed on the CPU's. `guard` (which must outlive the service)
+  // names each call's tenant: a job belongs to the tenant that submitted it, and other tenants
+  // (but admins) get NOT_FOUND for it and do not see it in ListJobs.
+  TrainingServiceImpl(JobManager& jobs, Handler& handler, const Backends& backends,
+                      const TrainingLimits& limits, const auth::CallGuard& guard);
 
   grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext* context,
                                       const v1::SubmitJobRequest* request,
@@ -48,10 +53,18 @@ class TrainingServiceImpl final : public v1::TrainingService::CallbackService {
                                      v1::Sweep* response) override;
 
  private:
+  // The caller of `method`, or why it has none (admission refuses such calls first).
+  absl::StatusOr<auth::Principal> Caller(const grpc::CallbackServerContext& context,
+                                         const Method& method) const;
+  // OK if `caller` may see the job `id`; otherwise UnknownJob(id).
+  absl::Status CheckJob(const absl::StatusOr<auth::Principal>& caller, const std::string& id) const;
+
   JobManager& jobs_;
   Handler& handler_;
-  Backend& backend_;
+  const Backends backends_;
   const TrainingLimits limits_;
+  const auth::CallGuard& guard_;
+  auth::JobOwners owners_;
 };
 
 }  // namespace actserve::server

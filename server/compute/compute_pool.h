@@ -1,4 +1,5 @@
-// ComputePool: the fixed set of threads where the server computes, off gRPC's threads, with a
+// ComputePool: the fixed set of threads where the server computes what is too large to compute
+// on the gRPC thread that received it (the handler path decides, server/api/handler.h), with a
 // bounded queue so that overload turns into RESOURCE_EXHAUSTED instead of unbounded memory.
 // Thread-safe.
 #ifndef ACTSERVE_SERVER_COMPUTE_COMPUTE_POOL_H_

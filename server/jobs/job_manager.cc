@@ -1,12 +1,14 @@
 #include "server/jobs/job_manager.h"
 
 #include <algorithm>
+#include <exception>
+#include <iterator>
+#include <new>
+#include <optional>
 #include <utility>
 
-#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/strip.h"
-#include "google/protobuf/util/time_util.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cuda/cuda_engine.h"
 #include "kernels/util/status_macros.h"
@@ -15,31 +17,6 @@
 
 namespace actserve::server {
 namespace {
-
-bool Ended(v1::JobState state) {
-  return state == v1::JOB_STATE_SUCCEEDED || state == v1::JOB_STATE_FAILED ||
-         state == v1::JOB_STATE_CANCELLED;
-}
-
-void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
-  *out = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
-}
-
-absl::Status UnknownJob(const std::string& id) {
-  return absl::NotFoundError(
-      absl::StrFormat("id: no job %s on this server (ListJobs lists "
-                      "them; ended jobs are kept until deleted or "
-                      "displaced by newer ones)",
-                      QuoteUntrusted(id)));
-}
-
-// The most bytes generating `data` may take: its values in double, and a copy while a
-// validation split is made. Inline data is in the request, charged with it.
-int64_t GenerationBytes(const v1::Data& data) {
-  if (!data.has_generated()) return 0;
-  const int64_t rows = std::clamp<int64_t>(data.generated().rows(), 0, int64_t{1} << 40);
-  return rows * 3 * int64_t{sizeof(double)} * 2;  // at most 2 features and 1 target a row
-}
 
 int64_t WeightBytes(const std::vector<train::LayerWeights>& weights) {
   int64_t n = 0;
@@ -50,100 +27,27 @@ int64_t WeightBytes(const std::vector<train::LayerWeights>& weights) {
   return n;
 }
 
+int64_t ReportBytes(const std::vector<train::Progress>& reports) {
+  int64_t n = static_cast<int64_t>(reports.capacity() * sizeof(train::Progress));
+  for (const train::Progress& p : reports) {
+    n += static_cast<int64_t>(p.layers.capacity() * sizeof(train::LayerDiagnostics));
+  }
+  return n;
+}
+
 }  // namespace
 
-// ---- Job ----
-
-Job::Job(std::string id, std::string sweep_id, v1::JobSpec spec, JobInput input)
-    : id_(std::move(id)),
-      sweep_id_(std::move(sweep_id)),
-      spec_(std::move(spec)),
-      create_time_(absl::Now()) {
-  absl::MutexLock lock(&mu_);
-  train_spec_ = input.spec;
-  memory_bytes_ =
-      static_cast<int64_t>(train::EstimateJobBytes(input.spec, input.train, input.validation));
-  input_ = std::make_unique<JobInput>(std::move(input));
+absl::Status UnknownJob(const std::string& id) {
+  return absl::NotFoundError(
+      absl::StrFormat("id: no job %s on this server (ListJobs lists "
+                      "them; ended jobs are kept until deleted or "
+                      "displaced by newer ones)",
+                      QuoteUntrusted(id)));
 }
 
-v1::Job Job::ToProto(bool include_weights) const {
-  v1::Job out;
-  out.set_id(id_);
-  out.set_name(spec_.name());
-  *out.mutable_spec() = spec_;
-  out.set_sweep_id(sweep_id_);
-  SetTime(create_time_, out.mutable_create_time());
-  absl::MutexLock lock(&mu_);
-  out.set_state(state_);
-  if (start_time_ != absl::InfinitePast()) SetTime(start_time_, out.mutable_start_time());
-  if (end_time_ != absl::InfinitePast()) SetTime(end_time_, out.mutable_end_time());
-  if (!reports_.empty()) *out.mutable_last_progress() = reports_.back();
-  out.set_reports(static_cast<int64_t>(reports_.size()));
-  if (has_result_) *out.mutable_result() = result_;
-  if (!error_.ok()) {
-    out.mutable_error()->set_code(static_cast<int>(error_.code()));
-    out.mutable_error()->set_message(std::string(error_.message()));
-  }
-  if (include_weights) server::ToProto(train_spec_, weights_, out.mutable_weights());
-  out.set_memory_bytes(memory_bytes_);
-  return out;
+absl::Status UnknownSweep(const std::string& id) {
+  return absl::NotFoundError(absl::StrFormat("id: no sweep %s on this server", QuoteUntrusted(id)));
 }
-
-bool Job::ReadUpdate(int64_t index, v1::WatchJobResponse* out, bool* ended) const {
-  {
-    absl::MutexLock lock(&mu_);
-    *ended = false;
-    if (index < static_cast<int64_t>(reports_.size())) {
-      *out->mutable_progress() = reports_[index];
-      return true;
-    }
-    if (!Ended(state_)) return false;
-  }
-  *ended = true;
-  *out->mutable_job() = ToProto(/*include_weights=*/false);
-  return true;
-}
-
-bool Job::ended() const {
-  absl::MutexLock lock(&mu_);
-  return Ended(state_);
-}
-
-void Job::Subscribe(JobListener* listener) {
-  absl::MutexLock lock(&listeners_mu_);
-  listeners_.push_back(listener);
-}
-
-void Job::Unsubscribe(JobListener* listener) {
-  absl::MutexLock lock(&listeners_mu_);
-  listeners_.erase(std::remove(listeners_.begin(), listeners_.end(), listener), listeners_.end());
-}
-
-void Job::WhenEnded(std::function<void()> callback) {
-  {
-    // Under listeners_mu_, which Notify holds while it checks: a callback is either run here or
-    // by the Notify that follows the end, never both or neither.
-    absl::MutexLock lock(&listeners_mu_);
-    if (!ended()) {
-      when_ended_.push_back(std::move(callback));
-      return;
-    }
-  }
-  callback();
-}
-
-void Job::Notify() {
-  std::vector<std::function<void()>> ended_callbacks;
-  {
-    // Holding the lock while calling keeps Unsubscribe from returning mid-call.
-    absl::MutexLock lock(&listeners_mu_);
-    for (JobListener* l : listeners_) l->OnJobUpdate();
-    if (ended()) ended_callbacks.swap(when_ended_);
-  }
-  for (auto& callback : ended_callbacks) callback();
-}
-
-// ---- JobManager ----
 
 JobManager::JobManager(const JobManagerOptions& options, Metrics* metrics)
     : options_(options), metrics_(metrics) {
@@ -165,7 +69,7 @@ void JobManager::CancelAll() {
     absl::MutexLock lock(&mu_);
     for (const std::shared_ptr<Job>& job : queue_) {
       absl::MutexLock job_lock(&job->mu_);
-      EndJob(*job, v1::JOB_STATE_CANCELLED);
+      EndJob(*job, JobState::kCancelled);
       cancelled.push_back(job);
     }
     queue_.clear();
@@ -174,21 +78,29 @@ void JobManager::CancelAll() {
   for (const auto& job : cancelled) job->Notify();
 }
 
-absl::Status JobManager::CheckSubmit(const SubmitOptions& options, int jobs) const {
+absl::Status JobManager::CheckRoom(int count, absl::Time deadline) const {
   if (draining_ || stopping_) {
     return absl::UnavailableError("the server is shutting down; submit elsewhere");
   }
-  if (absl::Now() >= options.deadline) {
+  if (absl::Now() >= deadline) {
     return absl::DeadlineExceededError(
         "the submit's deadline passed before it was queued; nothing was created");
   }
-  if (static_cast<int>(queue_.size()) + jobs > options_.max_queued) {
+  if (static_cast<int>(queue_.size()) + count > options_.max_queued) {
     return absl::ResourceExhaustedError(absl::StrFormat(
         "the job queue is full: %d jobs wait for a worker and %d more cannot join them "
         "(--max_queued_jobs is %d); retry later",
-        queue_.size(), jobs, options_.max_queued));
+        queue_.size(), count, options_.max_queued));
   }
   return absl::OkStatus();
+}
+
+std::optional<std::string> JobManager::Submitted(const std::string& request_id) const {
+  if (request_id.empty()) return std::nullopt;
+  auto seen = request_ids_.find(request_id);
+  if (seen == request_ids_.end()) return std::nullopt;
+  if (Lookup(seen->second) == nullptr && sweeps_.count(seen->second) == 0) return std::nullopt;
+  return seen->second;
 }
 
 std::shared_ptr<Job> JobManager::Lookup(const std::string& id) const {
@@ -198,57 +110,62 @@ std::shared_ptr<Job> JobManager::Lookup(const std::string& id) const {
   return it == jobs_.end() ? nullptr : it->second;
 }
 
-absl::StatusOr<std::pair<JobInput, MemoryBudget::Reservation>> JobManager::Admit(
-    const v1::JobSpec& spec, const std::string& what) {
-  MemoryBudget::Reservation generation, estimate;
-  if (options_.budget != nullptr) {
-    ACTSERVE_ASSIGN_OR_RETURN(
-        generation, options_.budget->Reserve(
-                        GenerationBytes(spec.data()) + GenerationBytes(spec.validation_data()),
-                        absl::StrCat(what, " (generating its data)")));
-  }
-  ACTSERVE_ASSIGN_OR_RETURN(JobInput input, ToJobInput(spec, options_.limits, options_.backends));
-  if (options_.budget != nullptr) {
-    const int64_t bytes =
-        static_cast<int64_t>(train::EstimateJobBytes(input.spec, input.train, input.validation));
-    generation.Release();  // the data is part of the estimate
-    ACTSERVE_ASSIGN_OR_RETURN(estimate, options_.budget->Reserve(bytes, what));
-  }
-  return std::make_pair(std::move(input), std::move(estimate));
-}
-
-absl::StatusOr<v1::Job> JobManager::Submit(const v1::JobSpec& spec, const SubmitOptions& options) {
-  ACTSERVE_RETURN_IF_ERROR(CheckLength("request_id", options.request_id, kMaxIdBytes));
-  {
-    absl::MutexLock lock(&mu_);
-    if (!options.request_id.empty()) {
-      auto seen = request_ids_.find(options.request_id);
-      std::shared_ptr<Job> first = seen == request_ids_.end() ? nullptr : Lookup(seen->second);
-      if (first != nullptr) return first->ToProto(false);
-    }
-    ACTSERVE_RETURN_IF_ERROR(CheckSubmit(options, 1));
-  }
-  // Conversion (which generates data) happens outside the lock, charged to the budget.
-  auto admitted = Admit(spec, "the job");
-  if (!admitted.ok()) return admitted.status();
+absl::StatusOr<std::optional<std::string>> JobManager::CheckSubmit(const SubmitOptions& options,
+                                                                   int jobs) const {
   absl::MutexLock lock(&mu_);
-  if (!options.request_id.empty()) {  // a concurrent retry may have won
-    auto seen = request_ids_.find(options.request_id);
-    std::shared_ptr<Job> first = seen == request_ids_.end() ? nullptr : Lookup(seen->second);
-    if (first != nullptr) return first->ToProto(false);
-  }
-  ACTSERVE_RETURN_IF_ERROR(CheckSubmit(options, 1));
-  std::shared_ptr<Job> job =
-      Enqueue(spec, std::move(admitted->first), "", std::move(admitted->second));
-  if (!options.request_id.empty()) request_ids_[options.request_id] = job->id();
-  return job->ToProto(false);
+  if (std::optional<std::string> first = Submitted(options.request_id)) return first;
+  ACTSERVE_RETURN_IF_ERROR(CheckRoom(jobs, options.deadline));
+  return std::nullopt;
 }
 
-std::shared_ptr<Job> JobManager::Enqueue(const v1::JobSpec& spec, JobInput input,
-                                         const std::string& sweep_id,
+absl::StatusOr<MemoryBudget::Reservation> JobManager::ChargeGeneration(int64_t bytes,
+                                                                       const std::string& what) {
+  if (options_.budget == nullptr) return MemoryBudget::Reservation();
+  return options_.budget->Reserve(bytes, absl::StrCat(what, " (generating its data)"));
+}
+
+absl::StatusOr<std::vector<MemoryBudget::Reservation>> JobManager::ChargeEstimates(
+    const std::vector<JobRequest>& requests, MemoryBudget::Reservation generation) {
+  std::vector<MemoryBudget::Reservation> out(requests.size());
+  generation.Release();  // the data is part of each estimate
+  if (options_.budget == nullptr) return out;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const JobInput& in = requests[i].input;
+    const auto bytes =
+        static_cast<int64_t>(train::EstimateJobBytes(in.spec, in.train, in.validation));
+    const std::string what =
+        requests.size() == 1 ? std::string("the job")
+                             : absl::StrFormat("the sweep's job %d of %d", i + 1, requests.size());
+    absl::StatusOr<MemoryBudget::Reservation> r = options_.budget->Reserve(bytes, what);
+    if (!r.ok()) {  // the reservations taken so far are released with `out`
+      if (requests.size() == 1) return r.status();
+      return absl::Status(r.status().code(),
+                          absl::StrCat(r.status().message(), "; the sweep was not created"));
+    }
+    out[i] = *std::move(r);
+  }
+  return out;
+}
+
+absl::StatusOr<JobView> JobManager::Submit(JobRequest request, SubmitOptions options) {
+  std::vector<JobRequest> requests;
+  requests.push_back(std::move(request));
+  ACTSERVE_ASSIGN_OR_RETURN(std::vector<MemoryBudget::Reservation> charges,
+                            ChargeEstimates(requests, std::move(options.generation)));
+  absl::MutexLock lock(&mu_);
+  if (std::optional<std::string> first = Submitted(options.request_id)) {
+    if (std::shared_ptr<Job> job = Lookup(*first)) return job->View(false);
+  }
+  ACTSERVE_RETURN_IF_ERROR(CheckRoom(1, options.deadline));
+  std::shared_ptr<Job> job = Enqueue(std::move(requests[0]), "", std::move(charges[0]));
+  if (!options.request_id.empty()) request_ids_[options.request_id] = job->id();
+  return job->View(false);
+}
+
+std::shared_ptr<Job> JobManager::Enqueue(JobRequest request, const std::string& sweep_id,
                                          MemoryBudget::Reservation reservation) {
   const int64_t seq = next_seq_++;
-  auto job = std::make_shared<Job>(NewJobId(), sweep_id, WithoutInlineData(spec), std::move(input));
+  auto job = std::make_shared<Job>(NewJobId(), sweep_id, std::move(request));
   {
     absl::MutexLock job_lock(&job->mu_);
     job->reservation_ = std::move(reservation);
@@ -260,85 +177,39 @@ std::shared_ptr<Job> JobManager::Enqueue(const v1::JobSpec& spec, JobInput input
   return job;
 }
 
-absl::StatusOr<v1::Sweep> JobManager::SubmitSweep(const v1::SubmitSweepRequest& request,
-                                                  const SubmitOptions& options) {
-  const int count = request.activations_size();
-  if (count < 1 || count > 64) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("activations: %d given; expected 1 to 64", count));
-  }
-  if (request.spec().layers_size() < 2) {
-    return absl::InvalidArgumentError(
-        "spec.layers: a sweep needs at least one hidden layer whose activation it varies");
-  }
-  ACTSERVE_RETURN_IF_ERROR(CheckLength("request_id", options.request_id, kMaxIdBytes));
-  ACTSERVE_RETURN_IF_ERROR(CheckLength("spec.name", request.spec().name(), kMaxJobNameBytes));
-  auto first_sweep = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> std::optional<v1::Sweep> {
-    if (options.request_id.empty()) return std::nullopt;
-    auto seen = request_ids_.find(options.request_id);
-    if (seen == request_ids_.end()) return std::nullopt;
-    auto sweep = sweeps_.find(seen->second);
-    if (sweep == sweeps_.end()) return std::nullopt;
-    return sweep->second;
-  };
-  {
-    absl::MutexLock lock(&mu_);
-    if (std::optional<v1::Sweep> first = first_sweep()) return *first;
-    ACTSERVE_RETURN_IF_ERROR(CheckSubmit(options, count));
-  }
-  // Every run is converted and charged before any is queued: a refusal releases them all.
-  struct Run {
-    v1::JobSpec spec;
-    JobInput input;
-    MemoryBudget::Reservation reservation;
-  };
-  std::vector<Run> runs;
-  for (int i = 0; i < count; ++i) {
-    const v1::SweepActivation& a = request.activations(i);
-    ACTSERVE_RETURN_IF_ERROR(CheckLength(absl::StrFormat("activations[%d].activation", i),
-                                         a.activation(), kMaxActivationNameBytes));
-    v1::JobSpec spec = request.spec();
-    spec.set_name(absl::StrCat(spec.name().empty() ? "sweep" : spec.name(), "/", a.activation()));
-    for (int l = 0; l + 1 < spec.layers_size(); ++l) {
-      spec.mutable_layers(l)->set_activation(a.activation());
-      *spec.mutable_layers(l)->mutable_params() = a.params();
-    }
-    auto admitted = Admit(spec, absl::StrFormat("the sweep's job %d of %d", i + 1, count));
-    if (!admitted.ok()) {
-      return absl::Status(
-          admitted.status().code(),
-          absl::StrFormat("activations[%d] (%s): %s; the sweep was not created", i,
-                          QuoteUntrusted(a.activation()), admitted.status().message()));
-    }
-    runs.push_back({std::move(spec), std::move(admitted->first), std::move(admitted->second)});
-  }
+absl::StatusOr<SweepView> JobManager::SubmitSweep(std::vector<JobRequest> jobs,
+                                                  std::string description, SubmitOptions options) {
+  // Every job is charged before any is queued: a refusal releases them all.
+  ACTSERVE_ASSIGN_OR_RETURN(std::vector<MemoryBudget::Reservation> charges,
+                            ChargeEstimates(jobs, std::move(options.generation)));
   absl::MutexLock lock(&mu_);
-  if (std::optional<v1::Sweep> first = first_sweep()) return *first;
-  ACTSERVE_RETURN_IF_ERROR(CheckSubmit(options, count));
-  v1::Sweep sweep;
-  sweep.set_id(NewSweepId());
-  for (Run& run : runs) {
-    *sweep.add_jobs() =
-        Enqueue(run.spec, std::move(run.input), sweep.id(), std::move(run.reservation))
-            ->ToProto(false);
+  if (std::optional<std::string> first = Submitted(options.request_id)) {
+    auto it = sweeps_.find(*first);
+    if (it != sweeps_.end()) {
+      return SweepView{
+          .id = *first, .description = it->second.description, .jobs = it->second.jobs};
+    }
   }
-  *sweep.mutable_activations() = request.activations();
-  sweeps_[sweep.id()] = sweep;
-  if (!options.request_id.empty()) request_ids_[options.request_id] = sweep.id();
+  ACTSERVE_RETURN_IF_ERROR(CheckRoom(static_cast<int>(jobs.size()), options.deadline));
+  SweepView sweep{.id = NewSweepId(), .description = std::move(description)};
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    sweep.jobs.push_back(Enqueue(std::move(jobs[i]), sweep.id, std::move(charges[i]))->View(false));
+  }
+  sweeps_[sweep.id] = {.description = sweep.description, .jobs = sweep.jobs};
+  if (!options.request_id.empty()) request_ids_[options.request_id] = sweep.id;
   return sweep;
 }
 
-absl::StatusOr<v1::Sweep> JobManager::GetSweep(const std::string& id) const {
+absl::StatusOr<SweepView> JobManager::GetSweep(const std::string& id) const {
   absl::MutexLock lock(&mu_);
   auto it = sweeps_.find(id);
   if (it == sweeps_.end()) {
-    return absl::NotFoundError(
-        absl::StrFormat("id: no sweep %s on this server", QuoteUntrusted(id)));
+    return UnknownSweep(id);
   }
-  v1::Sweep out = it->second;
-  for (v1::Job& job : *out.mutable_jobs()) {
-    std::shared_ptr<Job> j = Lookup(job.id());
-    if (j != nullptr) job = j->ToProto(false);  // else: deleted; keep the last view
+  SweepView out{.id = id, .description = it->second.description, .jobs = it->second.jobs};
+  for (JobView& job : out.jobs) {
+    std::shared_ptr<Job> j = Lookup(job.id);
+    if (j != nullptr) job = j->View(false);  // else: deleted; keep the last view
   }
   return out;
 }
@@ -350,14 +221,14 @@ absl::StatusOr<std::shared_ptr<Job>> JobManager::Find(const std::string& id) con
   return job;
 }
 
-std::vector<v1::Job> JobManager::List() const {
+std::vector<JobView> JobManager::List() const {
   std::vector<std::shared_ptr<Job>> jobs;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [n, job] : jobs_) jobs.push_back(job);
   }
-  std::vector<v1::Job> out;
-  for (const auto& job : jobs) out.push_back(job->ToProto(false));
+  std::vector<JobView> out;
+  for (const auto& job : jobs) out.push_back(job->View(false));
   return out;
 }
 
@@ -370,11 +241,11 @@ absl::StatusOr<std::shared_ptr<Job>> JobManager::Cancel(const std::string& id) {
       if (Ended(job->state_)) {
         return absl::FailedPreconditionError(absl::StrFormat(
             "%s has already ended (%s); only queued or running jobs can be cancelled", id,
-            v1::JobState_Name(job->state_)));
+            JobStateName(job->state_)));
       }
-      if (job->state_ == v1::JOB_STATE_QUEUED) {
+      if (job->state_ == JobState::kQueued) {
         queue_.erase(std::remove(queue_.begin(), queue_.end(), job), queue_.end());
-        EndJob(*job, v1::JOB_STATE_CANCELLED);
+        EndJob(*job, JobState::kCancelled);
       }
       job->cancel_requested_.store(true);
     }
@@ -402,19 +273,16 @@ absl::Status JobManager::Delete(const std::string& id) {
   return absl::OkStatus();
 }
 
-absl::Status JobManager::TrainedNetwork(const std::string& id, train::TrainSpec* spec,
-                                        std::vector<train::LayerWeights>* weights) const {
+absl::StatusOr<TrainedNetwork> JobManager::Trained(const std::string& id) const {
   ACTSERVE_ASSIGN_OR_RETURN(std::shared_ptr<Job> job, Find(id));
   absl::MutexLock lock(&job->mu_);
   if (!Ended(job->state_) || job->weights_.empty()) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "job_id: %s has no trained network (%s); predict with a job that succeeded or was "
         "cancelled after training began",
-        id, v1::JobState_Name(job->state_)));
+        id, JobStateName(job->state_)));
   }
-  *spec = job->train_spec_;
-  *weights = job->weights_;
-  return absl::OkStatus();
+  return TrainedNetwork{.spec = job->train_spec_, .weights = job->weights_};
 }
 
 void JobManager::StartDraining() {
@@ -483,8 +351,8 @@ void JobManager::RunJob(const std::shared_ptr<Job>& job, Backend& backend) {
   std::unique_ptr<JobInput> input;
   {
     absl::MutexLock lock(&job->mu_);
-    if (job->state_ != v1::JOB_STATE_QUEUED) return;  // cancelled meanwhile
-    job->state_ = v1::JOB_STATE_RUNNING;
+    if (job->state_ != JobState::kQueued) return;  // cancelled meanwhile
+    job->state_ = JobState::kRunning;
     job->start_time_ = absl::Now();
     input = std::move(job->input_);
   }
@@ -493,18 +361,16 @@ void JobManager::RunJob(const std::shared_ptr<Job>& job, Backend& backend) {
   train::TrainOptions options;
   options.backend = &backend;
   if (input->cuda) {
-    options.engine = [device = options_.backends.cuda_device](const train::TrainSpec& spec) {
+    options.engine = [device = options_.cuda_device](const train::TrainSpec& spec) {
       return NewCudaEngine(spec, {.device = device});
     };
   }
   options.max_wall_time = input->max_wall_time;
   options.stop_requested = [&job] { return job->cancel_requested_.load(); };
   options.on_progress = [&](const train::Progress& p) {
-    v1::Progress report;
-    ToProto(p, &report);
     {
       absl::MutexLock lock(&job->mu_);
-      job->reports_.push_back(std::move(report));
+      job->reports_.push_back(p);
     }
     if (metrics_ != nullptr) metrics_->RecordTrainingSteps(p.step - last_step);
     last_step = p.step;
@@ -524,52 +390,43 @@ void JobManager::RunJob(const std::shared_ptr<Job>& job, Backend& backend) {
     result = absl::InternalError(absl::StrCat("training failed: ", e.what()));
   }
   input.reset();
-  {
-    absl::MutexLock lock(&job->mu_);
-    if (!result.ok()) {
-      job->error_ = result.status();
-      EndJob(*job, v1::JOB_STATE_FAILED);
-    } else {
-      if (metrics_ != nullptr) metrics_->RecordTrainingSteps(result->steps - last_step);
-      switch (result->outcome) {
-        case train::Outcome::kFailed:
-          job->error_ = result->failure;
-          EndJob(*job, v1::JOB_STATE_FAILED);
-          break;
-        case train::Outcome::kCancelled:
-          if (result->steps > 0) {
-            job->weights_ = std::move(result->weights);
-            ToProto(*result, &job->result_);
-            job->has_result_ = true;
-          }
-          EndJob(*job, v1::JOB_STATE_CANCELLED);
-          break;
-        default:
-          job->weights_ = std::move(result->weights);
-          ToProto(*result, &job->result_);
-          job->has_result_ = true;
-          EndJob(*job, v1::JOB_STATE_SUCCEEDED);
-      }
-    }
-  }
+  Finish(*job, std::move(result), last_step);
   job->Notify();
 }
 
-void JobManager::EndJob(Job& job, v1::JobState state) {
+void JobManager::Finish(Job& job, absl::StatusOr<train::TrainResult> result, int64_t last_step) {
+  absl::MutexLock lock(&job.mu_);
+  if (!result.ok()) {
+    job.error_ = result.status();
+    return EndJob(job, JobState::kFailed);
+  }
+  if (metrics_ != nullptr) metrics_->RecordTrainingSteps(result->steps - last_step);
+  if (result->outcome == train::Outcome::kFailed) {
+    job.error_ = result->failure;
+    return EndJob(job, JobState::kFailed);
+  }
+  const bool cancelled = result->outcome == train::Outcome::kCancelled;
+  if (!cancelled || result->steps > 0) {
+    job.weights_ = std::move(result->weights);
+    result->weights.clear();
+    job.result_ = *std::move(result);
+  }
+  EndJob(job, cancelled ? JobState::kCancelled : JobState::kSucceeded);
+}
+
+void JobManager::EndJob(Job& job, JobState state) {
   job.state_ = state;
   job.end_time_ = absl::Now();
   job.input_.reset();
   job.reservation_.Release();  // after the input is freed: the budget may trim the heap
-  int64_t report_bytes = 0;
-  for (const v1::Progress& p : job.reports_) report_bytes += p.SpaceUsedLong();
-  job.memory_bytes_ = WeightBytes(job.weights_) + report_bytes;
+  job.memory_bytes_ = WeightBytes(job.weights_) + ReportBytes(job.reports_);
   if (metrics_ != nullptr) {
     double seconds = job.start_time_ == absl::InfinitePast()
                          ? 0
                          : absl::ToDoubleSeconds(job.end_time_ - job.start_time_);
-    metrics_->RecordJobEnded(state == v1::JOB_STATE_SUCCEEDED ? 0
-                             : state == v1::JOB_STATE_FAILED  ? 1
-                                                              : 2,
+    metrics_->RecordJobEnded(state == JobState::kSucceeded ? 0
+                             : state == JobState::kFailed  ? 1
+                                                           : 2,
                              seconds);
   }
 }

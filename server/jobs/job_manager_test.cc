@@ -6,9 +6,39 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "server/api/convert_training.h"
 
 namespace actserve::server {
 namespace {
+
+// The manager works on core types; jobs are described here as clients describe them, and
+// converted as the service converts them.
+absl::StatusOr<v1::Job> Submit(JobManager& jobs, const v1::JobSpec& spec) {
+  absl::StatusOr<JobRequest> request = ToJobRequest(spec, TrainingLimits(), Backends());
+  if (!request.ok()) return request.status();
+  absl::StatusOr<JobView> view = jobs.Submit(*std::move(request));
+  if (!view.ok()) return view.status();
+  v1::Job out;
+  ToProto(*view, &out);
+  return out;
+}
+
+absl::StatusOr<v1::Sweep> SubmitSweep(JobManager& jobs, const v1::SubmitSweepRequest& sweep) {
+  absl::StatusOr<std::vector<JobRequest>> requests =
+      ToSweepRequests(sweep, TrainingLimits(), Backends());
+  if (!requests.ok()) return requests.status();
+  absl::StatusOr<SweepView> view = jobs.SubmitSweep(*std::move(requests), "");
+  if (!view.ok()) return view.status();
+  v1::Sweep out;
+  ToProto(*view, &out);
+  return out;
+}
+
+std::vector<v1::Job> List(const JobManager& jobs) {
+  std::vector<v1::Job> out;
+  for (const JobView& view : jobs.List()) ToProto(view, &out.emplace_back());
+  return out;
+}
 
 v1::JobSpec Spec(int64_t rows, int64_t epochs) {
   v1::JobSpec spec;
@@ -39,14 +69,14 @@ TEST(JobManagerTest, KeepsOnlyTheNewestEndedJobsBeyondTheRetentionLimit) {
   JobManager jobs({.workers = 1, .max_queued = 8, .max_retained = 2}, nullptr);
   std::vector<std::string> ids;
   for (int i = 0; i < 4; ++i) {
-    absl::StatusOr<v1::Job> job = jobs.Submit(Spec(64, 2));
+    absl::StatusOr<v1::Job> job = Submit(jobs, Spec(64, 2));
     ASSERT_TRUE(job.ok()) << job.status();
     ids.push_back(job->id());
     WaitForEnd(jobs, job->id());
   }
   // Retention runs when the worker finishes: give it that moment.
-  for (int i = 0; i < 100 && jobs.List().size() > 2; ++i) absl::SleepFor(absl::Milliseconds(5));
-  std::vector<v1::Job> left = jobs.List();
+  for (int i = 0; i < 100 && List(jobs).size() > 2; ++i) absl::SleepFor(absl::Milliseconds(5));
+  std::vector<v1::Job> left = List(jobs);
   ASSERT_EQ(left.size(), 2u);
   EXPECT_EQ(left[0].id(), ids[2]);
   EXPECT_EQ(left[1].id(), ids[3]);
@@ -55,14 +85,14 @@ TEST(JobManagerTest, KeepsOnlyTheNewestEndedJobsBeyondTheRetentionLimit) {
 
 TEST(JobManagerTest, CancelAllStopsRunningAndQueuedJobs) {
   JobManager jobs({.workers = 1, .max_queued = 8}, nullptr);
-  absl::StatusOr<v1::Job> running = jobs.Submit(Spec(100000, 1000));
-  absl::StatusOr<v1::Job> queued = jobs.Submit(Spec(100000, 1000));
+  absl::StatusOr<v1::Job> running = Submit(jobs, Spec(100000, 1000));
+  absl::StatusOr<v1::Job> queued = Submit(jobs, Spec(100000, 1000));
   ASSERT_TRUE(running.ok() && queued.ok());
   EXPECT_FALSE(jobs.WaitUntilIdle(absl::Now() + absl::Milliseconds(50)));
   EXPECT_GT(jobs.memory_bytes(), 2 * 100000 * 3 * 4);
   jobs.CancelAll();
   EXPECT_TRUE(jobs.WaitUntilIdle(absl::Now() + absl::Seconds(5)));
-  for (const v1::Job& j : jobs.List()) EXPECT_EQ(j.state(), v1::JOB_STATE_CANCELLED) << j.id();
+  for (const v1::Job& j : List(jobs)) EXPECT_EQ(j.state(), v1::JOB_STATE_CANCELLED) << j.id();
   // What is left of the jobs is their reports and weights.
   EXPECT_LT(jobs.memory_bytes(), 1 << 20);
 }
@@ -70,11 +100,11 @@ TEST(JobManagerTest, CancelAllStopsRunningAndQueuedJobs) {
 TEST(JobManagerTest, DrainingRefusesNewJobsAndSweeps) {
   JobManager jobs({}, nullptr);
   jobs.StartDraining();
-  EXPECT_EQ(jobs.Submit(Spec(64, 1)).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Submit(jobs, Spec(64, 1)).status().code(), absl::StatusCode::kUnavailable);
   v1::SubmitSweepRequest sweep;
   *sweep.mutable_spec() = Spec(64, 1);
   sweep.add_activations()->set_activation("relu");
-  EXPECT_EQ(jobs.SubmitSweep(sweep).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(SubmitSweep(jobs, sweep).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(jobs.WaitUntilIdle(absl::Now()));
 }
 
@@ -92,7 +122,7 @@ TEST(JobManagerTest, ConcurrentSubmitsCancelsDeletesAndListenersEndCleanly) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 10; ++i) {
-        absl::StatusOr<v1::Job> job = jobs.Submit(Spec(200 + 50 * i, 1 + (i % 3) * 20));
+        absl::StatusOr<v1::Job> job = Submit(jobs, Spec(200 + 50 * i, 1 + (i % 3) * 20));
         if (!job.ok()) continue;
         ++submitted;
         absl::StatusOr<std::shared_ptr<Job>> handle = jobs.Find(job->id());
@@ -109,18 +139,18 @@ TEST(JobManagerTest, ConcurrentSubmitsCancelsDeletesAndListenersEndCleanly) {
             WaitForEnd(jobs, job->id());
         }
         if (handle.ok()) (*handle)->Unsubscribe(&listener);
-        (void)jobs.List();
+        (void)List(jobs);
       }
     });
   }
   for (std::thread& th : threads) th.join();
   EXPECT_EQ(submitted.load(), 40);
   EXPECT_TRUE(jobs.WaitUntilIdle(absl::Now() + absl::Seconds(30)));
-  for (const v1::Job& j : jobs.List()) {
+  for (const v1::Job& j : List(jobs)) {
     EXPECT_TRUE(j.state() == v1::JOB_STATE_SUCCEEDED || j.state() == v1::JOB_STATE_CANCELLED)
         << j.id() << " " << v1::JobState_Name(j.state());
   }
-  EXPECT_LE(jobs.List().size(), 8u);
+  EXPECT_LE(List(jobs).size(), 8u);
 }
 
 }  // namespace
