@@ -1,6 +1,6 @@
 # actserve_cc(NAME <target> [LIBRARY | EXECUTABLE | TEST] SRCS ... DEPS ...): one target with the
 # project's include root, warnings, -march and dependencies. TEST targets link GoogleTest and are
-# registered with ctest.
+# registered with ctest, each case labelled with the target name (ctest -L spec_test).
 include(GoogleTest)
 cmake_path(SET ACTSERVE_ROOT NORMALIZE "${CMAKE_CURRENT_LIST_DIR}/..")
 
@@ -17,6 +17,6 @@ function(actserve_cc)
   target_link_libraries(${A_NAME} PUBLIC ${A_DEPS})
   if(A_TEST)
     target_link_libraries(${A_NAME} PRIVATE GTest::gtest_main GTest::gmock)
-    gtest_discover_tests(${A_NAME} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600)
+    gtest_discover_tests(${A_NAME} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600 LABELS ${A_NAME})
   endif()
 endfunction()

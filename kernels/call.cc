@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "kernels/util/status_macros.h"
+#include "kernels/util/untrusted.h"
 
 namespace actserve {
 namespace {
@@ -139,8 +140,8 @@ absl::Status SetParams(const std::vector<std::pair<std::string, std::vector<doub
     while (k < num_params && name != info.params[k].name) ++k;
     if (k == num_params) {
       return absl::InvalidArgumentError(
-          absl::StrFormat("params: %s has no parameter '%s'; its parameters are: %s", info.name,
-                          name, ParamNames(info)));
+          absl::StrFormat("params: %s has no parameter %s; its parameters are: %s", info.name,
+                          QuoteUntrusted(name), ParamNames(info)));
     }
     if (given[k]) {
       return absl::InvalidArgumentError(
@@ -204,11 +205,12 @@ std::string ShapeToString(const std::vector<int64_t>& shape) {
 }
 
 absl::StatusOr<ActivationCall> PrepareCall(const CallSpec& spec) {
-  std::optional<ActivationId> id = FindActivation(spec.activation);
+  std::optional<ActivationId> id;
+  if (spec.activation.size() <= kMaxActivationNameBytes) id = FindActivation(spec.activation);
   if (!id.has_value()) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "activation: unknown activation '%s'; ListActivations names the %d known ones",
-        spec.activation, kNumActivations));
+        "activation: unknown activation %s; ListActivations names the %d known ones",
+        QuoteUntrusted(spec.activation), kNumActivations));
   }
   ActivationCall call;
   call.id = *id;

@@ -58,6 +58,19 @@ TEST(PrepareCallTest, EmptyTensorsAreValid) {
   EXPECT_EQ(rows->output_size, 0);
 }
 
+TEST(PrepareCallTest, UnknownNamesAreQuotedByAShortEscapedPrefix) {
+  const std::string huge(8 << 20, 'g');
+  absl::StatusOr<ActivationCall> call = PrepareCall({.activation = huge, .shape = {1}});
+  ASSERT_EQ(call.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_LT(call.status().message().size(), 200u) << call.status().message().substr(0, 200);
+  EXPECT_THAT(std::string(call.status().message()), ::testing::HasSubstr("(8388608 bytes)"));
+  // A known name followed by more bytes is not that name.
+  EXPECT_FALSE(PrepareCall({.activation = std::string("gelu\0", 5), .shape = {1}}).ok());
+  call = PrepareCall({.activation = "elu", .shape = {1}, .params = {{huge, {1}}}});
+  ASSERT_EQ(call.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_LT(call.status().message().size(), 200u);
+}
+
 TEST(PrepareCallTest, RejectsBadInputNamingTheFieldAndTheExpectation) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();

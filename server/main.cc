@@ -28,6 +28,8 @@
 #include "kernels/cuda/cuda_backend.h"
 #include "prometheus/exposer.h"
 #include "server/admission/admission.h"
+#include "server/admission/memory_admission.h"
+#include "server/admission/memory_budget.h"
 #include "server/api/activation_service.h"
 #include "server/api/handler.h"
 #include "server/api/training_service.h"
@@ -36,6 +38,7 @@
 #include "server/auth/server_security.h"
 #include "server/compute/compute_pool.h"
 #include "server/jobs/job_manager.h"
+#include "server/metrics/exposer_options.h"
 #include "server/metrics/metrics.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1:50051",
@@ -55,6 +58,13 @@ ABSL_FLAG(int, max_message_bytes, 512 << 20,
 ABSL_FLAG(int, malloc_arenas, 2,
           "glibc malloc arenas (0: glibc's default of 8 per core). Few arenas keep freed tensor "
           "buffers reusable across threads: less memory and fewer page faults under load.");
+ABSL_FLAG(int64_t, max_memory_bytes, 0,
+          "The memory budget: bytes that requests, stream messages and training jobs may hold "
+          "at once; beyond, RESOURCE_EXHAUSTED saying what was asked and what is free. 0: half "
+          "of what the process may use (its cgroup's memory limit, else RLIMIT_AS, else the "
+          "physical memory).");
+ABSL_FLAG(int, max_streams, 64,
+          "Evaluate and WatchJob streams open at once; more get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int, training_workers, 0,
           "Training jobs that run at once, one thread each (0: half the hardware threads, at "
           "least 1).");
@@ -179,7 +189,7 @@ bool ServeMetrics(const Metrics& metrics, StateSources state, MetricsEndpoint* e
   endpoint->collectables = metrics.Collectables();
   endpoint->collectables.push_back(NewStateCollector(std::move(state)));
   try {
-    endpoint->exposer = std::make_unique<prometheus::Exposer>(address);
+    endpoint->exposer = NewExposer(address);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "actserve: cannot serve metrics on %s (%s)\n", address.c_str(), e.what());
     return false;
@@ -294,13 +304,24 @@ int Run() {
                                   : HardwareThreads();
   ComputePool pool(compute_threads, absl::GetFlag(FLAGS_max_queued));
   CallTracker calls;
-  std::unique_ptr<Admission> admit_all = NewAdmitAll();
-  // Authentication and roles come first; the rules after it see only authorized calls.
+  const int64_t max_memory = absl::GetFlag(FLAGS_max_memory_bytes) > 0
+                                 ? absl::GetFlag(FLAGS_max_memory_bytes)
+                                 : DefaultMaxMemoryBytes();
+  MemoryBudget budget(max_memory);
+  std::fprintf(stderr, "actserve: memory budget %s (%s)\n", HumanBytes(max_memory).c_str(),
+               absl::GetFlag(FLAGS_max_memory_bytes) > 0
+                   ? "--max_memory_bytes"
+                   : absl::StrCat("half of ", ProcessMemoryLimit().source).c_str());
+  MemoryTrimmer trimmer(budget, absl::Seconds(1));
+  std::unique_ptr<Admission> memory =
+      NewMemoryAdmission(budget, {.max_streams = absl::GetFlag(FLAGS_max_streams)});
+  // The one admission chain: authentication and roles first, so that the memory admission
+  // after it sees (and charges) only authorized calls.
   std::unique_ptr<Admission> authenticated =
-      security->tokens != nullptr ? auth::NewAuthAdmission(*security->tokens, *admit_all) : nullptr;
-  Handler handler(pool, calls, authenticated != nullptr ? *authenticated : *admit_all,
-                  metrics.get());
-  const JobManagerOptions job_options = JobOptionsFromFlags(backends.view);
+      security->tokens != nullptr ? auth::NewAuthAdmission(*security->tokens, *memory) : nullptr;
+  Handler handler(pool, calls, authenticated != nullptr ? *authenticated : *memory, metrics.get());
+  JobManagerOptions job_options = JobOptionsFromFlags(backends.view);
+  job_options.budget = &budget;
   JobManager jobs(job_options, metrics.get());
   const auth::CallGuard guard(security->tokens.get());
   TrainingServiceImpl training(jobs, handler, backends.view, TrainingLimitsFromFlags(), guard);
@@ -314,7 +335,10 @@ int Run() {
                      .queue_depth = [&pool] { return pool.queued(); },
                      .jobs_queued = [&jobs] { return jobs.queued(); },
                      .jobs_running = [&jobs] { return jobs.running(); },
-                     .jobs_memory_bytes = [&jobs] { return jobs.memory_bytes(); }},
+                     .jobs_memory_bytes = [&jobs] { return jobs.memory_bytes(); },
+                     .memory_budget_bytes = [&budget] { return budget.capacity(); },
+                     .memory_reserved_bytes = [&budget] { return budget.stats().reserved; },
+                     .memory_rejections = [&budget] { return budget.stats().rejections; }},
                     &endpoint)) {
     return 1;
   }

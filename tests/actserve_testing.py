@@ -53,24 +53,56 @@ class ServerProcess:
         return self.proc.wait(timeout=30)
 
 
-def main():
+class _CountingResult(unittest.TextTestResult):
+    """Counts the tests that passed: a failure in setUpClass is an error of no test, so
+    testsRun minus the failures is not the number that passed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.passed = 0
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.passed += 1
+
+
+def summary(result):
+    """The last line every Python test prints: counts that add up to what ran."""
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    return f"{result.passed} passed, {failed} failed, {len(result.skipped)} skipped"
+
+
+def main(requires=()):
     """Runs the calling module's unittest cases against `--server BINARY` (the path is returned
-    by server_binary()), with freshly generated stubs; exits 1 if any failed."""
+    by server_binary()), with freshly generated stubs; exits 1 if any failed, 77 (ctest: skipped)
+    with the reason when a module in `requires` cannot be imported or when every test skipped."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", required=True)
     args, rest = ap.parse_known_args()
+    for module in requires:
+        try:
+            __import__(module)
+        except ImportError as e:
+            print(f"SKIPPED: {module} cannot be imported ({e}); deploy/install-deps.sh installs "
+                  "it")
+            sys.exit(SKIP)
     global _SERVER
     _SERVER = os.path.abspath(args.server)
     with tempfile.TemporaryDirectory() as out:
         generate_stubs(out)
+        runner = unittest.TextTestRunner(resultclass=_CountingResult, verbosity=2)
         result = unittest.main(module="__main__", argv=[sys.argv[0]] + rest, exit=False,
-                               verbosity=2).result
-    failed = len(result.failures) + len(result.errors)
-    print(f"{result.testsRun - failed - len(result.skipped)} passed, {failed} failed, "
-          f"{len(result.skipped)} skipped")
-    sys.exit(0 if failed == 0 and result.testsRun > 0 else 1)
+                               testRunner=runner).result
+    print(summary(result))
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    if failed:
+        sys.exit(1)
+    if result.passed == 0:
+        sys.exit(SKIP if result.skipped else 1)
+    sys.exit(0)
 
 
+SKIP = 77  # ctest's SKIP_RETURN_CODE for the Python tests
 _SERVER = None
 
 

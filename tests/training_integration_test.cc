@@ -234,7 +234,7 @@ TEST_F(TrainingTest, BadInputGetsAPreciseStatusNamingTheField) {
       {[](v1::JobSpec& s) { s.clear_data(); }, absl::StatusCode::kInvalidArgument,
        "data: has no source"},
       {[](v1::JobSpec& s) { s.mutable_data()->mutable_generated()->set_name("mnist"); },
-       absl::StatusCode::kInvalidArgument, "data.generated.name: unknown dataset \"mnist\""},
+       absl::StatusCode::kInvalidArgument, "data.generated.name: unknown dataset 'mnist'"},
       {[](v1::JobSpec& s) { s.mutable_data()->mutable_generated()->set_rows(0); },
        absl::StatusCode::kInvalidArgument, "data.generated.rows"},
       {[](v1::JobSpec& s) { s.set_inputs(3); }, absl::StatusCode::kInvalidArgument,
@@ -433,7 +433,7 @@ TEST_F(TrainingTest, SweepTrainsOneJobPerActivationFromTheSameStart) {
   v1::SubmitSweepRequest bad = request;
   bad.mutable_activations(1)->set_activation("nope");
   EXPECT_THAT(client_->SubmitSweep(bad).status().message(),
-              HasSubstr("activations[1] (nope): layers[0].activation"));
+              HasSubstr("activations[1] ('nope'): layers[0].activation"));
 }
 
 // Without a GPU (the server exports actserve_cuda_devices 0), a BACKEND_CUDA job is refused as

@@ -179,4 +179,4 @@ class ParityTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    actserve_testing.main()
+    actserve_testing.main(requires=("numpy", "torch"))

@@ -365,6 +365,7 @@ class CudaEngine final : public train::Engine {
 
   size_t LayerCount() const override { return layers_.size(); }
   bool Learnable(size_t l) const override { return layers_[l].plan.learnable >= 0; }
+  bool Frozen(size_t l) const override { return layers_[l].plan.frozen; }
   double l2() const override { return spec_.optimizer.l2; }
 
   const Set& SetOf(train::Split split) const {

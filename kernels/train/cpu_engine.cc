@@ -145,6 +145,7 @@ class CpuEngine final : public Engine {
 
   size_t LayerCount() const override { return net_.layers().size(); }
   bool Learnable(size_t l) const override { return net_.layers()[l].learnable >= 0; }
+  bool Frozen(size_t l) const override { return net_.layers()[l].frozen; }
   double l2() const override { return spec_.optimizer.l2; }
 
   const Set& SetOf(Split split) const { return sets_[split == Split::kTrain ? 0 : 1]; }

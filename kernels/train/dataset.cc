@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_format.h"
 #include "kernels/math/philox.h"
+#include "kernels/util/untrusted.h"
 
 namespace actserve::train {
 namespace {
@@ -95,7 +96,7 @@ absl::StatusOr<Dataset> Generate(const GeneratorSpec& spec, int64_t max_rows) {
     for (const GeneratorInfo& g : kGenerators)
       absl::StrAppend(&names, names.empty() ? "" : ", ", g.name);
     return absl::InvalidArgumentError(absl::StrFormat(
-        "dataset.name: unknown dataset \"%s\"; expected one of %s", spec.name, names));
+        "dataset.name: unknown dataset %s; expected one of %s", QuoteUntrusted(spec.name), names));
   }
   if (spec.rows < 1 || spec.rows > max_rows) {
     return absl::InvalidArgumentError(

@@ -18,6 +18,7 @@ absl::StatusOr<BatchLoss> Engine::Step(int64_t begin, int64_t rows, double lr,
   BeginUpdate();
   // L2 regularisation applies to the weights only, never to biases or activation parameters.
   for (size_t l = 0; l < LayerCount(); ++l) {
+    if (Frozen(l)) continue;  // nor its parameter: Learnable is false then
     ACTSERVE_RETURN_IF_ERROR(Update(l, TensorKind::kWeights, lr, l2()));
     ACTSERVE_RETURN_IF_ERROR(Update(l, TensorKind::kBias, lr, 0));
     if (Learnable(l)) ACTSERVE_RETURN_IF_ERROR(Update(l, TensorKind::kParam, lr, 0));

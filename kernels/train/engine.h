@@ -96,6 +96,7 @@ class Engine {
   virtual absl::Status Update(size_t layer, TensorKind tensor, double lr, double l2) = 0;
   virtual size_t LayerCount() const = 0;
   virtual bool Learnable(size_t layer) const = 0;  // whether the layer has a learnable parameter
+  virtual bool Frozen(size_t layer) const = 0;     // whether Step leaves the layer as it is
   virtual double l2() const = 0;                   // the L2 coefficient of the weights
 };
 

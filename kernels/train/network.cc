@@ -48,7 +48,8 @@ absl::StatusOr<std::vector<LayerPlan>> PlanLayers(const TrainSpec& spec) {
     plan.inputs = inputs;
     plan.units = ls.units;
     plan.outputs = plan.call.output_shape[1];
-    plan.learnable = ls.freeze_params ? -1 : LearnableParam(*plan.call.info);
+    plan.learnable = ls.freeze_params || ls.frozen ? -1 : LearnableParam(*plan.call.info);
+    plan.frozen = ls.frozen;
     inputs = plan.outputs;
     plans.push_back(std::move(plan));
   }

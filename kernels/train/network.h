@@ -21,7 +21,8 @@ namespace actserve::train {
 struct LayerPlan {
   int64_t inputs = 0, units = 0, outputs = 0;  // outputs: after the activation
   ActivationCall call;                         // prepared for [1, units]
-  int learnable = -1;  // the index of the parameter training updates (not frozen), or -1
+  int learnable = -1;   // the index of the parameter training updates (not frozen), or -1
+  bool frozen = false;  // the weights and bias are not updated (LayerSpec::frozen)
 };
 
 // The plan of every layer of `spec`. INVALID_ARGUMENT for a bad activation.

@@ -1,8 +1,10 @@
 #include "kernels/train/spec.h"
 
 #include <cmath>
+#include <optional>
 
 #include "absl/strings/str_format.h"
+#include "kernels/catalog/catalog.h"
 #include "kernels/util/status_macros.h"
 
 namespace actserve::train {
@@ -35,6 +37,32 @@ absl::Status CheckFinite(const std::string& field, const std::vector<double>& va
 }
 
 int64_t StepsPerEpoch(int64_t rows, int64_t batch) { return (rows + batch - 1) / batch; }
+
+// The loss's gradient reaches a layer only through the activations of that layer and those
+// after it: below the last activation that passes none (binary_step), training would leave every
+// value as it started (or only shrink the weights by L2), a job that silently trains to chance.
+// Such layers must say so: frozen. The layers' activations are known (LayerOutputs passed).
+absl::Status CheckGradientReachesTrainedLayers(const TrainSpec& spec) {
+  int64_t blocked = -1;
+  const ActivationInfo* blocker = nullptr;
+  for (size_t l = 0; l < spec.layers.size(); ++l) {
+    std::optional<ActivationId> id = FindActivation(spec.layers[l].activation.activation);
+    if (id.has_value() && !Info(*id).properties.gradient_flows) {
+      blocked = static_cast<int64_t>(l);
+      blocker = &Info(*id);
+    }
+  }
+  for (int64_t l = 0; l <= blocked; ++l) {
+    if (spec.layers[l].frozen) continue;
+    return Invalid(
+        absl::StrFormat("layers[%d]", l),
+        absl::StrFormat("cannot train: the activation of layers[%d] (%s) passes no gradient (its "
+                        "derivative is 0 everywhere), so no gradient reaches layers[0] to "
+                        "layers[%d]; freeze them (frozen) or choose an activation with a gradient",
+                        blocked, blocker->name, blocked));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -186,7 +214,7 @@ absl::Status ValidateNetwork(const TrainSpec& spec, const Limits& limits) {
                                            "for one)",
                                            outputs.back()));
   }
-  return absl::OkStatus();
+  return CheckGradientReachesTrainedLayers(spec);
 }
 
 absl::Status ValidateOptimizer(const OptimizerSpec& opt) {

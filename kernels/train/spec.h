@@ -23,6 +23,10 @@ struct LayerSpec {
   // Keep the activation's learnable parameter (prelu's a, elu's a, swish's b) at its given value
   // instead of training it.
   bool freeze_params = false;
+  // Keep the layer's weights, bias and learnable parameter at their initial values. A layer
+  // whose activation passes no gradient (the catalog's gradient_flows), and every layer before
+  // it, must be frozen: nothing could train them (Validate).
+  bool frozen = false;
 };
 
 // The loss reads the output layer's values. Both cross-entropies take them as logits and fuse
@@ -115,7 +119,8 @@ absl::StatusOr<std::vector<int64_t>> LayerOutputs(const TrainSpec& spec);
 // `optimizer.learning_rate`, ...) for zero or negative sizes, unknown activations or bad
 // parameters, a loss that does not fit the output layer, non-finite or out-of-range
 // hyperparameters, a batch larger than the training rows, explicit weights of the wrong shape,
-// and data that does not fit the network (see ValidateData); RESOURCE_EXHAUSTED beyond `limits`.
+// data that does not fit the network (see ValidateData), and a layer that is not frozen but gets
+// no gradient (an activation at or after it passes none); RESOURCE_EXHAUSTED beyond `limits`.
 // `validation` may be empty (then validation_fraction applies).
 absl::Status Validate(const TrainSpec& spec, const Dataset& train, const Dataset& validation,
                       const Limits& limits);

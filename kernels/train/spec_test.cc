@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "gtest/gtest.h"
+#include "kernels/catalog/catalog.h"
 
 namespace actserve::train {
 namespace {
@@ -80,6 +81,34 @@ TEST(SpecTest, BadInputNamesTheField) {
     error = absl::StrCat(absl::StatusCodeToString(s.code()), ": ", s.message());
     EXPECT_EQ(error.substr(0, bad.expected.size()), bad.expected) << error;
   }
+}
+
+TEST(SpecTest, LayersNoGradientReachesMustBeFrozen) {
+  // Every activation of the catalog that passes no gradient blocks the layers up to its own.
+  for (int a = 0; a < kNumActivations; ++a) {
+    const ActivationInfo& info = Info(static_cast<ActivationId>(a));
+    if (info.properties.gradient_flows) continue;
+    TrainSpec spec = Xor();
+    spec.layers = {{8, {.activation = "tanh"}},
+                   {8, {.activation = std::string(info.name)}},
+                   {8, {.activation = "relu"}},
+                   {2, {.activation = "identity"}}};
+    EXPECT_EQ(
+        Error(spec).substr(0, 70),
+        absl::StrCat("INVALID_ARGUMENT: layers[0]: cannot train: the activation of layers[1] (",
+                     info.name, ")")
+            .substr(0, 70))
+        << info.name;
+    spec.layers[0].frozen = true;
+    EXPECT_EQ(Error(spec).substr(0, 45), "INVALID_ARGUMENT: layers[1]: cannot train: th")
+        << info.name;
+    spec.layers[1].frozen = true;
+    EXPECT_EQ(Error(spec), "") << info.name;  // layers 2 and 3 still train
+  }
+  // Only gradient_flows decides: a hard but differentiable activation trains.
+  TrainSpec spec = Xor();
+  spec.layers[0].activation.activation = "hard_tanh";
+  EXPECT_EQ(Error(spec), "");
 }
 
 TEST(SpecTest, SigmoidCrossEntropyTargetsMustBeProbabilities) {

@@ -98,7 +98,9 @@ class Run {
     ACTSERVE_ASSIGN_OR_RETURN(result.weights, engine_->Weights());
     result.has_accuracy = has_accuracy_;
     result.has_validation = has_validation_;
-    if (result.outcome != Outcome::kFailed) {
+    if (result.outcome == Outcome::kCancelled) {
+      LastMetrics(result);  // a cancelled job is not evaluated again
+    } else if (result.outcome != Outcome::kFailed) {
       absl::StatusOr<BatchLoss> tr = engine_->Evaluate(Split::kTrain, options_.stop_requested);
       if (tr.ok()) {
         result.train_loss = tr->loss;
@@ -170,11 +172,36 @@ class Run {
       monitored = v.loss;
     }
     ACTSERVE_ASSIGN_OR_RETURN(p.layers, engine_->TakeDiagnostics());
+    last_train_ = {p.train_loss, p.train_accuracy, period_.rows > 0};
+    if (p.has_validation) last_validation_ = {p.validation_loss, p.validation_accuracy, true};
     p.elapsed_seconds = absl::ToDoubleSeconds(absl::Now() - start_);
     if (options_.on_progress) options_.on_progress(p);
     period_ = PeriodStats();
     return monitored;
   }
+
+  // The metrics a cancelled job reports: the training loss and accuracy of the batches since
+  // the last report (or of the last report's period when none ran since), the validation metrics
+  // of the last epoch's end. What was never measured is left out (has_validation false), never
+  // reported as 0.
+  void LastMetrics(TrainResult& result) const {
+    if (period_.rows > 0) {
+      result.train_loss = period_.loss_sum / period_.rows;
+      result.train_accuracy =
+          period_.predicted ? static_cast<double>(period_.correct) / period_.predicted : 0;
+    } else if (last_train_.measured) {
+      result.train_loss = last_train_.loss;
+      result.train_accuracy = last_train_.accuracy;
+    }
+    result.has_validation = last_validation_.measured;
+    result.validation_loss = last_validation_.loss;
+    result.validation_accuracy = last_validation_.accuracy;
+  }
+
+  struct Measured {
+    double loss = 0, accuracy = 0;
+    bool measured = false;
+  };
 
   // The training loss of a reporting period, over its batches.
   struct PeriodStats {
@@ -187,6 +214,7 @@ class Run {
   const absl::Time start_;
   std::unique_ptr<Engine> engine_;
   PeriodStats period_;
+  Measured last_train_, last_validation_;  // of the last report
   bool has_validation_ = false, has_accuracy_ = false;
   double lr_ = 0;
   int64_t steps_ = 0;
@@ -225,18 +253,32 @@ absl::StatusOr<std::vector<double>> Predict(const TrainSpec& spec,
   return PredictAs<float>(spec, weights, x, backend);
 }
 
-size_t EstimateJobBytes(const TrainSpec& spec, const Dataset& train, const Dataset& validation) {
+DataShape ShapeOf(const Dataset& data) { return {data.rows, data.features, data.target_width}; }
+
+size_t EstimateJobBytes(const TrainSpec& spec, const DataShape& train,
+                        const DataShape& validation) {
+  // Counted from what Train allocates (TrainerTest.EstimateBoundsWhatTrainingAllocates checks
+  // the bound), with room to spare: the server charges this to its memory budget before a job
+  // is queued, so an estimate below the truth lets jobs exceed the budget.
   const size_t scalar = spec.dtype == DType::kFloat64 ? 8 : 4;
-  size_t bytes = train.bytes() + validation.bytes();
-  // The data again in the training dtype, and per parameter: weights, gradients, two optimizer
-  // moments and a copy for early stopping.
-  bytes += (train.x.size() + train.y.size() + validation.x.size() + validation.y.size()) * scalar;
-  bytes += static_cast<size_t>(ParameterCount(spec)) * (4 * scalar + sizeof(double));
-  // Activations of one batch: z, a, f' and the backward deltas per layer.
+  const size_t elements =
+      static_cast<size_t>(train.rows * (train.features + train.target_width) +
+                          validation.rows * (validation.features + validation.target_width));
+  const size_t rows = static_cast<size_t>(train.rows + validation.rows);
+  // The data in double, copies while the validation split is made, the engine's copy in the
+  // training dtype, and the shuffled row order (the trainer's and the engine's), with room.
+  size_t bytes = 3 * elements * sizeof(double) + elements * scalar + 4 * rows * sizeof(int64_t);
+  // Per parameter: weights, gradients, two optimizer moments in the training dtype; the weights
+  // in double as they are read out, kept for early stopping and returned.
+  bytes += static_cast<size_t>(ParameterCount(spec)) * (4 * scalar + 3 * sizeof(double));
+  // Per layer, for a batch (or an evaluation chunk): z, a, f', the backward deltas, the input
+  // gradient, the ones of f' and the backend's scratch.
+  const size_t batch_rows = static_cast<size_t>(std::max<int64_t>(spec.batch_size, kEvalRows));
   for (const LayerSpec& layer : spec.layers) {
-    bytes +=
-        static_cast<size_t>(std::max<int64_t>(spec.batch_size, 4096)) * layer.units * 4 * scalar;
+    bytes += batch_rows * static_cast<size_t>(layer.units) * 8 * scalar;
   }
+  // The current batch's features and targets.
+  bytes += batch_rows * static_cast<size_t>(spec.inputs + 64) * scalar;
   return bytes;
 }
 

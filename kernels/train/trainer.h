@@ -82,8 +82,20 @@ absl::StatusOr<std::vector<double>> Predict(const TrainSpec& spec,
                                             const std::vector<LayerWeights>& weights,
                                             const Dataset& x, Backend& backend);
 
-// Bytes a job holding `data` plus training buffers will use, roughly: for accounting.
-size_t EstimateJobBytes(const TrainSpec& spec, const Dataset& train, const Dataset& validation);
+// The size of a data set without its values: enough to estimate a job before its data exists
+// (generated data is made when the job starts).
+struct DataShape {
+  int64_t rows = 0, features = 0, target_width = 1;
+};
+DataShape ShapeOf(const Dataset& data);
+
+// An upper bound on the bytes Train allocates for `spec` on data of these shapes, the data
+// handed to it included: the server charges it to its memory budget before queueing a job.
+size_t EstimateJobBytes(const TrainSpec& spec, const DataShape& train, const DataShape& validation);
+inline size_t EstimateJobBytes(const TrainSpec& spec, const Dataset& train,
+                               const Dataset& validation) {
+  return EstimateJobBytes(spec, ShapeOf(train), ShapeOf(validation));
+}
 
 }  // namespace actserve::train
 

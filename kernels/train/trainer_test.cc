@@ -1,8 +1,13 @@
 #include "kernels/train/trainer.h"
 
+#include <malloc.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <memory>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "kernels/cpu/cpu_backend.h"
@@ -167,6 +172,98 @@ TEST_F(TrainerTest, StopRequestCancelsBeforeTheNextStep) {
   TrainResult r = Run(spec, Data("xor", 64), nullptr, [&] { return ++polls > 10; });
   EXPECT_EQ(r.outcome, Outcome::kCancelled);
   EXPECT_EQ(r.steps, 10);
+}
+
+TEST_F(TrainerTest, CancelledJobReportsItsLastRealMetrics) {
+  TrainSpec spec = Classifier(2, {8}, "tanh", 2);
+  spec.epochs = 1000;
+  spec.batch_size = 16;
+  spec.validation_fraction = 0.25;  // 48 training rows: 3 steps an epoch
+  std::vector<Progress> progress;
+  // Two epochs (two reports) and one step, then the next poll cancels.
+  int polls_after = 0;
+  TrainResult r = Run(spec, Data("xor", 64), &progress,
+                      [&] { return progress.size() >= 2 && ++polls_after > 1; });
+  ASSERT_EQ(r.outcome, Outcome::kCancelled);
+  ASSERT_EQ(r.steps, 7);
+  ASSERT_EQ(progress.size(), 2u);
+  // The seventh step's batch, not a re-evaluation and not zero.
+  EXPECT_TRUE(std::isfinite(r.train_loss));
+  EXPECT_GT(r.train_loss, 0.1);
+  EXPECT_NE(r.train_loss, progress.back().train_loss);
+  EXPECT_GT(r.train_accuracy, 0.0);
+  ASSERT_TRUE(r.has_validation);
+  EXPECT_EQ(r.validation_loss, progress.back().validation_loss);
+  EXPECT_EQ(r.validation_accuracy, progress.back().validation_accuracy);
+
+  // Cancelled at an epoch's end: the last report's training metrics.
+  progress.clear();
+  r = Run(spec, Data("xor", 64), &progress, [&] { return progress.size() >= 2; });
+  ASSERT_EQ(r.steps, 6);
+  EXPECT_EQ(r.train_loss, progress.back().train_loss);
+  EXPECT_EQ(r.train_accuracy, progress.back().train_accuracy);
+
+  // Cancelled before any step: nothing was measured, no validation is claimed.
+  r = Run(spec, Data("xor", 64), nullptr, [] { return true; });
+  EXPECT_EQ(r.steps, 0);
+  EXPECT_FALSE(r.has_validation);
+}
+
+// Bytes the allocator has handed out and not taken back (every arena, and mmapped blocks).
+int64_t HeapInUse() {
+  struct mallinfo2 m = mallinfo2();
+  return static_cast<int64_t>(m.uordblks + m.hblkhd);
+}
+
+// The server charges a job EstimateJobBytes against its memory budget before queueing it: the
+// estimate must bound what training really allocates, sampled every 100 microseconds.
+TEST_F(TrainerTest, EstimateBoundsWhatTrainingAllocates) {
+  struct Case {
+    const char* what;
+    int64_t rows, batch, units;
+    double validation_fraction;
+    DType dtype;
+  } cases[] = {
+      {"one large batch", 20000, 20000, 256, 0.0, DType::kFloat32},
+      {"many rows, small batches", 200000, 32, 8, 0.2, DType::kFloat32},
+      {"wide layer in float64", 8192, 512, 1024, 0.1, DType::kFloat64},
+  };
+  for (const Case& c : cases) {
+    TrainSpec spec = Classifier(2, {c.units, c.units}, "tanh", 2);
+    spec.batch_size = c.batch;
+    spec.epochs = 2;
+    spec.validation_fraction = c.validation_fraction;
+    spec.dtype = c.dtype;
+    spec.patience = 5;  // keeps a copy of the best weights
+    Dataset data = Data("two_spirals", c.rows);
+    const int64_t estimate = static_cast<int64_t>(EstimateJobBytes(spec, data, Dataset()));
+    malloc_trim(0);
+    const int64_t base = HeapInUse();
+    std::atomic<bool> done{false};
+    std::atomic<int64_t> peak{0};
+    std::thread sampler([&] {
+      while (!done.load()) {
+        peak.store(std::max(peak.load(), HeapInUse() - base));
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+      }
+    });
+    // The data is handed over (moved) as the job manager hands it: its bytes count.
+    Dataset copy = data;
+    const int64_t with_data = HeapInUse() - base;
+    TrainOptions options;
+    options.backend = backend_.get();
+    absl::StatusOr<TrainResult> r = Train(spec, std::move(copy), Dataset(), options);
+    done = true;
+    sampler.join();
+    ASSERT_TRUE(r.ok()) << c.what << ": " << r.status();
+    const int64_t used = std::max(peak.load(), with_data);
+    std::printf("%s: training used %.1f MiB, estimated %.1f MiB\n", c.what, used / 1048576.0,
+                estimate / 1048576.0);
+    EXPECT_LE(used, estimate) << c.what << ": training used " << used << " bytes, estimated "
+                              << estimate;
+    // And not wildly above: an estimate that refuses jobs which would fit is a defect too.
+    EXPECT_LE(estimate, 8 * used + (int64_t{64} << 20)) << c.what;
+  }
 }
 
 TEST_F(TrainerTest, EarlyStoppingStopsOnAPlateauAndKeepsTheBestWeights) {

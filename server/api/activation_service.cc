@@ -1,5 +1,7 @@
 #include "server/api/activation_service.h"
 
+#include <algorithm>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -56,7 +58,8 @@ class EvaluateReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, g
   void OnReadDone(bool ok) override {
     if (!ok) return Finish(grpc::Status::OK);  // the client closed its side (or the call broke)
     ++messages_;
-    const int64_t bytes = static_cast<int64_t>(in_.Length());
+    // An empty message still counts as a message, not as a stream's opening.
+    const int64_t bytes = std::max<int64_t>(static_cast<int64_t>(in_.Length()), 1);
     absl::StatusOr<std::unique_ptr<Admission::Grant>> grant =
         service_->handler().AdmitMessage(context_, kEvaluate, bytes);
     if (absl::IsUnavailable(grant.status())) return Finish(ToGrpcStatus(grant.status()));
@@ -69,6 +72,7 @@ class EvaluateReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, g
       }
       v1::EvaluateResponse response;
       service_->EvaluateOne(request, &response);
+      held_ = grant;  // until the response is written: out_ holds it meanwhile
       Write(response);
     };
     if (!service_->handler().Dispatch(kEvaluate, service_->PlaceBySize(bytes), task)) {
@@ -77,6 +81,7 @@ class EvaluateReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, g
   }
 
   void OnWriteDone(bool ok) override {
+    held_.reset();
     if (!ok) return Finish(ToGrpcStatus(absl::CancelledError("stream broken")));
     StartRead(&in_);
   }
@@ -104,6 +109,9 @@ class EvaluateReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, g
   grpc::CallbackServerContext* const context_;
   const Handler::StreamSlot slot_;  // counted by the drain until the stream is done
   grpc::ByteBuffer in_, out_;
+  // The grant of the message whose response is being written. The stream reads its next
+  // message only once that write is done, so a client that does not read holds one message.
+  std::shared_ptr<Admission::Grant> held_;
   int messages_ = 0;
 };
 
@@ -172,8 +180,9 @@ grpc::ServerUnaryReactor* ActivationServiceImpl::Backward(grpc::CallbackServerCo
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ActivationServiceImpl::Evaluate(
     grpc::CallbackServerContext* context) {
-  // Messages are admitted one by one, with their sizes.
-  absl::StatusOr<Handler::StreamSlot> slot = handler_.OpenStream(context, kEvaluate, false);
+  // The opening takes one of the server's stream places; messages are admitted one by one, with
+  // their sizes.
+  absl::StatusOr<Handler::StreamSlot> slot = handler_.OpenStream(context, kEvaluate, true);
   if (!slot.ok()) return new RefusedStream(slot.status());
   return new EvaluateReactor(this, context, *std::move(slot));
 }

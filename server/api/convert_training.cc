@@ -1,12 +1,15 @@
 #include "server/api/convert_training.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/util/time_util.h"
 #include "kernels/util/status_macros.h"
+#include "kernels/util/untrusted.h"
 #include "server/api/convert.h"
 #include "server/api/enum_tables.h"
 #include "server/api/status.h"
@@ -51,6 +54,7 @@ train::LayerSpec ToLayer(const v1::Layer& layer) {
   out.activation.activation = layer.activation();
   out.activation.params = Params(layer.params());
   out.freeze_params = layer.freeze_params();
+  out.frozen = layer.frozen();
   return out;
 }
 
@@ -163,6 +167,7 @@ absl::StatusOr<JobInput> ToJobInput(const v1::JobSpec& proto, const TrainingLimi
                                     const Backends& backends) {
   JobInput in;
   train::TrainSpec& spec = in.spec;
+  ACTSERVE_RETURN_IF_ERROR(CheckLength("name", proto.name(), kMaxJobNameBytes));
   ACTSERVE_RETURN_IF_ERROR(SelectBackend(backends, proto.backend(), 0).status());
   in.cuda = BackendTable().ToCore(proto.backend(), "backend").value() == BackendChoice::kCuda;
   ACTSERVE_ASSIGN_OR_RETURN(spec.dtype, DTypeTable().ToCore(proto.dtype(), "dtype"));
@@ -379,9 +384,12 @@ absl::StatusOr<std::vector<JobRequest>> ToSweepRequests(const v1::SubmitSweepReq
     return absl::InvalidArgumentError(
         "spec.layers: a sweep needs at least one hidden layer whose activation it varies");
   }
+  ACTSERVE_RETURN_IF_ERROR(CheckLength("spec.name", request.spec().name(), kMaxJobNameBytes));
   std::vector<JobRequest> jobs;
   for (int i = 0; i < count; ++i) {
     const v1::SweepActivation& a = request.activations(i);
+    ACTSERVE_RETURN_IF_ERROR(CheckLength(absl::StrFormat("activations[%d].activation", i),
+                                         a.activation(), kMaxActivationNameBytes));
     v1::JobSpec spec = request.spec();
     spec.set_name(absl::StrCat(spec.name().empty() ? "sweep" : spec.name(), "/", a.activation()));
     for (int l = 0; l + 1 < spec.layers_size(); ++l) {
@@ -390,13 +398,23 @@ absl::StatusOr<std::vector<JobRequest>> ToSweepRequests(const v1::SubmitSweepReq
     }
     absl::StatusOr<JobRequest> job = ToJobRequest(spec, limits, backends);
     if (!job.ok()) {
-      return absl::Status(
-          job.status().code(),
-          absl::StrFormat("activations[%d] (%s): %s", i, a.activation(), job.status().message()));
+      return absl::Status(job.status().code(),
+                          absl::StrFormat("activations[%d] (%s): %s; the sweep was not created", i,
+                                          QuoteUntrusted(a.activation()), job.status().message()));
     }
     jobs.push_back(*std::move(job));
   }
   return jobs;
+}
+
+int64_t GenerationBytes(const v1::JobSpec& spec) {
+  int64_t bytes = 0;
+  for (const v1::Data* data : {&spec.data(), &spec.validation_data()}) {
+    if (!data->has_generated()) continue;
+    const int64_t rows = std::clamp<int64_t>(data->generated().rows(), 0, int64_t{1} << 40);
+    bytes += rows * 3 * int64_t{sizeof(double)} * 2;  // at most 2 features and 1 target a row
+  }
+  return bytes;
 }
 
 std::string SweepDescription(const v1::SubmitSweepRequest& request) {

@@ -37,13 +37,17 @@ absl::StatusOr<JobInput> ToJobInput(const v1::JobSpec& spec, const TrainingLimit
 // ToJobInput, with the job's name and the description a Job echoes (without inline data).
 absl::StatusOr<JobRequest> ToJobRequest(const v1::JobSpec& spec, const TrainingLimits& limits,
                                         const Backends& backends);
-// One job per activation of the sweep (errors name the activation: "activations[2] (relu): ..."),
-// and the description a Sweep echoes. INVALID_ARGUMENT for fewer than 1 or more than 64
+// One job per activation of the sweep (errors quote the activation: "activations[2] ('relu'):
+// ..."), and the description a Sweep echoes. INVALID_ARGUMENT for fewer than 1 or more than 64
 // activations, or a network without a hidden layer.
 absl::StatusOr<std::vector<JobRequest>> ToSweepRequests(const v1::SubmitSweepRequest& request,
                                                         const TrainingLimits& limits,
                                                         const Backends& backends);
 std::string SweepDescription(const v1::SubmitSweepRequest& request);
+// The most bytes generating a job's data may take (its values in double, and a copy while a
+// validation split is made), charged before the data exists; inline data is in the request,
+// charged with it.
+int64_t GenerationBytes(const v1::JobSpec& spec);
 
 // Checks `features` (field "features": [rows, inputs]) and, for a network given in the request,
 // the network ("network.layers[i]", "network.weights[i]"). `job_spec`/`job_weights` are a job's,

@@ -1,12 +1,17 @@
 #include "server/api/training_service.h"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "kernels/util/status_macros.h"
+#include "kernels/util/untrusted.h"
 #include "server/api/convert.h"
 #include "server/api/convert_training.h"
 #include "server/api/status.h"
@@ -130,6 +135,20 @@ int64_t Bytes(const google::protobuf::Message& request) {
   return static_cast<int64_t>(request.ByteSizeLong());
 }
 
+// A submit's request id, scoped by the caller's tenant (another tenant's id never matches), and
+// the call's deadline (infinite when the client set none). INVALID_ARGUMENT for a long id.
+absl::StatusOr<SubmitOptions> SubmitOptionsOf(const grpc::CallbackServerContext& context,
+                                              const auth::Principal& caller,
+                                              const std::string& request_id) {
+  ACTSERVE_RETURN_IF_ERROR(CheckLength("request_id", request_id, kMaxIdBytes));
+  SubmitOptions options;
+  if (!request_id.empty()) {
+    options.request_id = absl::StrCat(caller.tenant.size(), ":", caller.tenant, ":", request_id);
+  }
+  options.deadline = absl::FromChrono(context.deadline());
+  return options;
+}
+
 }  // namespace
 
 TrainingServiceImpl::TrainingServiceImpl(JobManager& jobs, Handler& handler,
@@ -156,11 +175,23 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitJob(grpc::CallbackServerCon
                                                          v1::Job* response) {
   return handler_.Unary(
       context, kSubmitJob, Bytes(*request), Placement::kPool,
-      [this, request, response, caller = Caller(*context, kSubmitJob)]() -> absl::Status {
+      [this, context, request, response, caller = Caller(*context, kSubmitJob)]() -> absl::Status {
         if (!caller.ok()) return caller.status();
+        ACTSERVE_ASSIGN_OR_RETURN(SubmitOptions options,
+                                  SubmitOptionsOf(*context, *caller, request->request_id()));
+        // A retry of a submit already made gets its job, without generating data again.
+        ACTSERVE_ASSIGN_OR_RETURN(std::optional<std::string> first, jobs_.CheckSubmit(options, 1));
+        if (first.has_value()) {
+          ACTSERVE_ASSIGN_OR_RETURN(std::shared_ptr<Job> job, jobs_.Find(*first));
+          ToProto(job->View(false), response);
+          return absl::OkStatus();
+        }
+        ACTSERVE_ASSIGN_OR_RETURN(
+            options.generation,
+            jobs_.ChargeGeneration(GenerationBytes(request->spec()), "the job"));
         ACTSERVE_ASSIGN_OR_RETURN(JobRequest job,
                                   ToJobRequest(request->spec(), limits_, backends_));
-        absl::Status s = Answer(jobs_.Submit(std::move(job)), response);
+        absl::Status s = Answer(jobs_.Submit(std::move(job), std::move(options)), response);
         if (s.ok()) owners_.Record(response->id(), caller->tenant);
         return s;
       });
@@ -281,12 +312,25 @@ grpc::ServerUnaryReactor* TrainingServiceImpl::SubmitSweep(grpc::CallbackServerC
                                                            v1::Sweep* response) {
   return handler_.Unary(
       context, kSubmitSweep, Bytes(*request), Placement::kPool,
-      [this, request, response, caller = Caller(*context, kSubmitSweep)]() -> absl::Status {
+      [this, context, request, response,
+       caller = Caller(*context, kSubmitSweep)]() -> absl::Status {
         if (!caller.ok()) return caller.status();
+        ACTSERVE_ASSIGN_OR_RETURN(SubmitOptions options,
+                                  SubmitOptionsOf(*context, *caller, request->request_id()));
+        // ToSweepRequests refuses counts outside 1..64 with the field's name.
+        const int count = std::clamp(request->activations_size(), 1, 64);
+        ACTSERVE_ASSIGN_OR_RETURN(std::optional<std::string> first,
+                                  jobs_.CheckSubmit(options, count));
+        if (first.has_value()) return Answer(jobs_.GetSweep(*first), response);
+        // Every job of the sweep generates its own copy of the data.
+        ACTSERVE_ASSIGN_OR_RETURN(
+            options.generation,
+            jobs_.ChargeGeneration(GenerationBytes(request->spec()) * count, "the sweep"));
         ACTSERVE_ASSIGN_OR_RETURN(std::vector<JobRequest> jobs,
                                   ToSweepRequests(*request, limits_, backends_));
-        ACTSERVE_RETURN_IF_ERROR(
-            Answer(jobs_.SubmitSweep(std::move(jobs), SweepDescription(*request)), response));
+        ACTSERVE_RETURN_IF_ERROR(Answer(
+            jobs_.SubmitSweep(std::move(jobs), SweepDescription(*request), std::move(options)),
+            response));
         owners_.Record(response->id(), caller->tenant);
         for (const v1::Job& job : response->jobs()) owners_.Record(job.id(), caller->tenant);
         return absl::OkStatus();

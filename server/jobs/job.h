@@ -19,6 +19,7 @@
 #include "kernels/train/dataset.h"
 #include "kernels/train/spec.h"
 #include "kernels/train/trainer.h"
+#include "server/admission/memory_budget.h"
 #include "server/jobs/job_state.h"
 
 namespace actserve::server {
@@ -104,6 +105,8 @@ class Job {
   absl::Time start_time_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time end_time_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   int64_t memory_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  // The job's charge to the memory budget, given back when it ends (after its input is freed).
+  MemoryBudget::Reservation reservation_ ABSL_GUARDED_BY(mu_);
 
   absl::Mutex listeners_mu_;
   std::vector<JobListener*> listeners_ ABSL_GUARDED_BY(listeners_mu_);

@@ -1,27 +1,22 @@
 #include "server/jobs/job_manager.h"
 
 #include <algorithm>
+#include <exception>
+#include <iterator>
+#include <new>
 #include <optional>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/strip.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/cuda/cuda_engine.h"
 #include "kernels/util/status_macros.h"
+#include "kernels/util/untrusted.h"
+#include "server/jobs/job_id.h"
 
 namespace actserve::server {
 namespace {
-
-// "job-17" -> 17; nullopt for anything else.
-std::optional<int64_t> JobNumber(const std::string& id) {
-  absl::string_view rest = id;
-  int64_t n = 0;
-  if (!absl::ConsumePrefix(&rest, "job-") || !absl::SimpleAtoi(rest, &n)) return std::nullopt;
-  return n;
-}
 
 int64_t WeightBytes(const std::vector<train::LayerWeights>& weights) {
   int64_t n = 0;
@@ -44,14 +39,14 @@ int64_t ReportBytes(const std::vector<train::Progress>& reports) {
 
 absl::Status UnknownJob(const std::string& id) {
   return absl::NotFoundError(
-      absl::StrFormat("id: no job \"%s\" on this server (ListJobs lists "
+      absl::StrFormat("id: no job %s on this server (ListJobs lists "
                       "them; ended jobs are kept until deleted or "
                       "displaced by newer ones)",
-                      id));
+                      QuoteUntrusted(id)));
 }
 
 absl::Status UnknownSweep(const std::string& id) {
-  return absl::NotFoundError(absl::StrFormat("id: no sweep \"%s\" on this server", id));
+  return absl::NotFoundError(absl::StrFormat("id: no sweep %s on this server", QuoteUntrusted(id)));
 }
 
 JobManager::JobManager(const JobManagerOptions& options, Metrics* metrics)
@@ -83,48 +78,125 @@ void JobManager::CancelAll() {
   for (const auto& job : cancelled) job->Notify();
 }
 
-absl::Status JobManager::CheckRoom(int count, const char* what) const {
+absl::Status JobManager::CheckRoom(int count, absl::Time deadline) const {
   if (draining_ || stopping_) {
-    return absl::UnavailableError(
-        absl::StrCat("the server is shutting down; submit the ", what, " elsewhere"));
+    return absl::UnavailableError("the server is shutting down; submit elsewhere");
   }
-  if (count == 1 && static_cast<int>(queue_.size()) >= options_.max_queued) {
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "the job queue is full: %d jobs wait for a worker (--max_queued_jobs); retry later",
-        queue_.size()));
+  if (absl::Now() >= deadline) {
+    return absl::DeadlineExceededError(
+        "the submit's deadline passed before it was queued; nothing was created");
   }
   if (static_cast<int>(queue_.size()) + count > options_.max_queued) {
     return absl::ResourceExhaustedError(absl::StrFormat(
-        "the job queue cannot take %d more jobs: %d of %d places are taken (--max_queued_jobs)",
-        count, queue_.size(), options_.max_queued));
+        "the job queue is full: %d jobs wait for a worker and %d more cannot join them "
+        "(--max_queued_jobs is %d); retry later",
+        queue_.size(), count, options_.max_queued));
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<JobView> JobManager::Submit(JobRequest request) {
-  absl::MutexLock lock(&mu_);
-  ACTSERVE_RETURN_IF_ERROR(CheckRoom(1, "job"));
-  return Enqueue(std::move(request), "")->View(false);
+std::optional<std::string> JobManager::Submitted(const std::string& request_id) const {
+  if (request_id.empty()) return std::nullopt;
+  auto seen = request_ids_.find(request_id);
+  if (seen == request_ids_.end()) return std::nullopt;
+  if (Lookup(seen->second) == nullptr && sweeps_.count(seen->second) == 0) return std::nullopt;
+  return seen->second;
 }
 
-std::shared_ptr<Job> JobManager::Enqueue(JobRequest request, const std::string& sweep_id) {
-  const int64_t n = next_id_++;
-  auto job = std::make_shared<Job>(absl::StrCat("job-", n), sweep_id, std::move(request));
-  jobs_[n] = job;
+std::shared_ptr<Job> JobManager::Lookup(const std::string& id) const {
+  auto seq = seq_.find(id);
+  if (seq == seq_.end()) return nullptr;
+  auto it = jobs_.find(seq->second);
+  return it == jobs_.end() ? nullptr : it->second;
+}
+
+absl::StatusOr<std::optional<std::string>> JobManager::CheckSubmit(const SubmitOptions& options,
+                                                                   int jobs) const {
+  absl::MutexLock lock(&mu_);
+  if (std::optional<std::string> first = Submitted(options.request_id)) return first;
+  ACTSERVE_RETURN_IF_ERROR(CheckRoom(jobs, options.deadline));
+  return std::nullopt;
+}
+
+absl::StatusOr<MemoryBudget::Reservation> JobManager::ChargeGeneration(int64_t bytes,
+                                                                       const std::string& what) {
+  if (options_.budget == nullptr) return MemoryBudget::Reservation();
+  return options_.budget->Reserve(bytes, absl::StrCat(what, " (generating its data)"));
+}
+
+absl::StatusOr<std::vector<MemoryBudget::Reservation>> JobManager::ChargeEstimates(
+    const std::vector<JobRequest>& requests, MemoryBudget::Reservation generation) {
+  std::vector<MemoryBudget::Reservation> out(requests.size());
+  generation.Release();  // the data is part of each estimate
+  if (options_.budget == nullptr) return out;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const JobInput& in = requests[i].input;
+    const auto bytes =
+        static_cast<int64_t>(train::EstimateJobBytes(in.spec, in.train, in.validation));
+    const std::string what =
+        requests.size() == 1 ? std::string("the job")
+                             : absl::StrFormat("the sweep's job %d of %d", i + 1, requests.size());
+    absl::StatusOr<MemoryBudget::Reservation> r = options_.budget->Reserve(bytes, what);
+    if (!r.ok()) {  // the reservations taken so far are released with `out`
+      if (requests.size() == 1) return r.status();
+      return absl::Status(r.status().code(),
+                          absl::StrCat(r.status().message(), "; the sweep was not created"));
+    }
+    out[i] = *std::move(r);
+  }
+  return out;
+}
+
+absl::StatusOr<JobView> JobManager::Submit(JobRequest request, SubmitOptions options) {
+  std::vector<JobRequest> requests;
+  requests.push_back(std::move(request));
+  ACTSERVE_ASSIGN_OR_RETURN(std::vector<MemoryBudget::Reservation> charges,
+                            ChargeEstimates(requests, std::move(options.generation)));
+  absl::MutexLock lock(&mu_);
+  if (std::optional<std::string> first = Submitted(options.request_id)) {
+    if (std::shared_ptr<Job> job = Lookup(*first)) return job->View(false);
+  }
+  ACTSERVE_RETURN_IF_ERROR(CheckRoom(1, options.deadline));
+  std::shared_ptr<Job> job = Enqueue(std::move(requests[0]), "", std::move(charges[0]));
+  if (!options.request_id.empty()) request_ids_[options.request_id] = job->id();
+  return job->View(false);
+}
+
+std::shared_ptr<Job> JobManager::Enqueue(JobRequest request, const std::string& sweep_id,
+                                         MemoryBudget::Reservation reservation) {
+  const int64_t seq = next_seq_++;
+  auto job = std::make_shared<Job>(NewJobId(), sweep_id, std::move(request));
+  {
+    absl::MutexLock job_lock(&job->mu_);
+    job->reservation_ = std::move(reservation);
+  }
+  jobs_[seq] = job;
+  seq_[job->id()] = seq;
   queue_.push_back(job);
   if (metrics_ != nullptr) metrics_->RecordJobSubmitted();
   return job;
 }
 
 absl::StatusOr<SweepView> JobManager::SubmitSweep(std::vector<JobRequest> jobs,
-                                                  std::string description) {
+                                                  std::string description, SubmitOptions options) {
+  // Every job is charged before any is queued: a refusal releases them all.
+  ACTSERVE_ASSIGN_OR_RETURN(std::vector<MemoryBudget::Reservation> charges,
+                            ChargeEstimates(jobs, std::move(options.generation)));
   absl::MutexLock lock(&mu_);
-  ACTSERVE_RETURN_IF_ERROR(CheckRoom(static_cast<int>(jobs.size()), "sweep"));
-  SweepView sweep{.id = absl::StrCat("sweep-", next_id_++), .description = std::move(description)};
-  for (JobRequest& request : jobs) {
-    sweep.jobs.push_back(Enqueue(std::move(request), sweep.id)->View(false));
+  if (std::optional<std::string> first = Submitted(options.request_id)) {
+    auto it = sweeps_.find(*first);
+    if (it != sweeps_.end()) {
+      return SweepView{
+          .id = *first, .description = it->second.description, .jobs = it->second.jobs};
+    }
+  }
+  ACTSERVE_RETURN_IF_ERROR(CheckRoom(static_cast<int>(jobs.size()), options.deadline));
+  SweepView sweep{.id = NewSweepId(), .description = std::move(description)};
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    sweep.jobs.push_back(Enqueue(std::move(jobs[i]), sweep.id, std::move(charges[i]))->View(false));
   }
   sweeps_[sweep.id] = {.description = sweep.description, .jobs = sweep.jobs};
+  if (!options.request_id.empty()) request_ids_[options.request_id] = sweep.id;
   return sweep;
 }
 
@@ -136,19 +208,17 @@ absl::StatusOr<SweepView> JobManager::GetSweep(const std::string& id) const {
   }
   SweepView out{.id = id, .description = it->second.description, .jobs = it->second.jobs};
   for (JobView& job : out.jobs) {
-    std::optional<int64_t> n = JobNumber(job.id);
-    auto j = n ? jobs_.find(*n) : jobs_.end();
-    if (j != jobs_.end()) job = j->second->View(false);  // else: deleted; keep the last view
+    std::shared_ptr<Job> j = Lookup(job.id);
+    if (j != nullptr) job = j->View(false);  // else: deleted; keep the last view
   }
   return out;
 }
 
 absl::StatusOr<std::shared_ptr<Job>> JobManager::Find(const std::string& id) const {
-  std::optional<int64_t> n = JobNumber(id);
   absl::MutexLock lock(&mu_);
-  auto it = n ? jobs_.find(*n) : jobs_.end();
-  if (it == jobs_.end()) return UnknownJob(id);
-  return it->second;
+  std::shared_ptr<Job> job = Lookup(id);
+  if (job == nullptr) return UnknownJob(id);
+  return job;
 }
 
 std::vector<JobView> JobManager::List() const {
@@ -195,7 +265,11 @@ absl::Status JobManager::Delete(const std::string& id) {
     }
   }
   absl::MutexLock lock(&mu_);
-  jobs_.erase(*JobNumber(id));
+  auto seq = seq_.find(id);
+  if (seq != seq_.end()) {
+    jobs_.erase(seq->second);
+    seq_.erase(seq);
+  }
   return absl::OkStatus();
 }
 
@@ -302,9 +376,19 @@ void JobManager::RunJob(const std::shared_ptr<Job>& job, Backend& backend) {
     last_step = p.step;
     job->Notify();
   };
-  // Train takes the data and releases it, with its buffers, before it returns.
-  absl::StatusOr<train::TrainResult> result =
-      train::Train(input->spec, std::move(input->train), std::move(input->validation), options);
+  // Train takes the data and releases it, with its buffers, before it returns. Nothing may
+  // escape a worker: an allocation failure (or any exception) fails this job, not the server.
+  absl::StatusOr<train::TrainResult> result = absl::InternalError("the job did not run");
+  try {
+    result =
+        train::Train(input->spec, std::move(input->train), std::move(input->validation), options);
+  } catch (const std::bad_alloc&) {
+    result = absl::ResourceExhaustedError(
+        "the server ran out of memory while training this job; retry with less data, a smaller "
+        "batch or fewer units");
+  } catch (const std::exception& e) {
+    result = absl::InternalError(absl::StrCat("training failed: ", e.what()));
+  }
   input.reset();
   Finish(*job, std::move(result), last_step);
   job->Notify();
@@ -337,6 +421,7 @@ void JobManager::EndJob(Job& job, JobState state) {
   job.state_ = state;
   job.end_time_ = absl::Now();
   job.input_.reset();
+  job.reservation_.Release();  // after the input is freed: the budget may trim the heap
   job.memory_bytes_ = WeightBytes(job.weights_) + ReportBytes(job.reports_);
   if (metrics_ != nullptr) {
     double seconds = job.start_time_ == absl::InfinitePast()
@@ -350,10 +435,19 @@ void JobManager::EndJob(Job& job, JobState state) {
 }
 
 void JobManager::Retain() {
+  // Request ids of forgotten jobs and sweeps are dropped once they outnumber what is kept.
+  if (request_ids_.size() >
+      static_cast<size_t>(2 * (options_.max_retained + options_.max_queued))) {
+    for (auto it = request_ids_.begin(); it != request_ids_.end();) {
+      const bool kept = seq_.count(it->second) > 0 || sweeps_.count(it->second) > 0;
+      it = kept ? std::next(it) : request_ids_.erase(it);
+    }
+  }
   int ended = 0;
   for (const auto& [n, job] : jobs_) ended += job->ended();
   for (auto it = jobs_.begin(); ended > options_.max_retained && it != jobs_.end();) {
     if (it->second->ended()) {
+      seq_.erase(it->second->id());
       it = jobs_.erase(it);
       --ended;
     } else {

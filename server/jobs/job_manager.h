@@ -13,6 +13,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/admission/memory_budget.h"
 #include "server/jobs/job.h"
 #include "server/metrics/metrics.h"
 
@@ -31,6 +33,20 @@ struct JobManagerOptions {
   int max_queued = 64;     // jobs waiting for a worker; RESOURCE_EXHAUSTED beyond
   int max_retained = 256;  // ended jobs kept for Get, Watch and Predict
   int cuda_device = 0;     // where jobs with JobInput::cuda train
+  // Every job is charged its estimate (train::EstimateJobBytes) here before it is queued, and
+  // holds it until it ends; null: no budget.
+  MemoryBudget* budget = nullptr;
+};
+
+// What a submit carries besides its jobs. Move-only (it holds a reservation).
+struct SubmitOptions {
+  // The client's request id (empty: none), scoped by the caller (the API prefixes the tenant):
+  // a second submit with an id whose job or sweep is still retained gets that one back.
+  std::string request_id;
+  absl::Time deadline = absl::InfiniteFuture();  // the call's; past it nothing is created
+  // The charge taken (see ChargeGeneration) for generating the jobs' data; released when the
+  // jobs' estimates, which include their data, replace it.
+  MemoryBudget::Reservation generation;
 };
 
 // A sweep: jobs submitted together.
@@ -62,11 +78,24 @@ class JobManager {
   JobManager(const JobManager&) = delete;
   JobManager& operator=(const JobManager&) = delete;
 
-  // Queues a job (its input validated by the caller); RESOURCE_EXHAUSTED when max_queued jobs
-  // already wait; UNAVAILABLE while draining.
-  absl::StatusOr<JobView> Submit(JobRequest request);
-  // Queues `jobs` as one sweep, all or none (RESOURCE_EXHAUSTED when the queue lacks room).
-  absl::StatusOr<SweepView> SubmitSweep(std::vector<JobRequest> jobs, std::string description);
+  // Before a submit's jobs are converted (which generates their data): the id of the job or
+  // sweep that `options.request_id` already created, if any; else the refusal Submit would give
+  // now (below) for `jobs` jobs, or nullopt.
+  absl::StatusOr<std::optional<std::string>> CheckSubmit(const SubmitOptions& options,
+                                                         int jobs) const;
+  // Charges the budget `bytes` for generating a submit's data, before it is generated
+  // (RESOURCE_EXHAUSTED naming `what` when they do not fit); an empty reservation without a
+  // budget. Pass it to Submit or SubmitSweep in SubmitOptions::generation.
+  absl::StatusOr<MemoryBudget::Reservation> ChargeGeneration(int64_t bytes,
+                                                             const std::string& what);
+  // Queues a job (its input validated by the caller): RESOURCE_EXHAUSTED when max_queued jobs
+  // already wait or the memory budget cannot hold its estimate (held until it ends);
+  // UNAVAILABLE while draining; DEADLINE_EXCEEDED, creating nothing, once `options.deadline`
+  // has passed. A request id seen before (its job still retained) returns that job instead.
+  absl::StatusOr<JobView> Submit(JobRequest request, SubmitOptions options = {});
+  // Queues `jobs` as one sweep, queued and charged all or none; the rest as Submit.
+  absl::StatusOr<SweepView> SubmitSweep(std::vector<JobRequest> jobs, std::string description,
+                                        SubmitOptions options = {});
   // NOT_FOUND for an unknown id (the error names it).
   absl::StatusOr<SweepView> GetSweep(const std::string& id) const;
 
@@ -107,11 +136,21 @@ class JobManager {
   void Finish(Job& job, absl::StatusOr<train::TrainResult> result, int64_t last_step);
   // Marks `job` ended in `state`, releasing its input; records it in the metrics.
   void EndJob(Job& job, JobState state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(job.mu_);
-  // UNAVAILABLE while draining or stopping; RESOURCE_EXHAUSTED without room for `count` jobs.
-  absl::Status CheckRoom(int count, const char* what) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Creates a job with the next id and queues it; the caller has checked the queue's room.
-  std::shared_ptr<Job> Enqueue(JobRequest request, const std::string& sweep_id)
+  // UNAVAILABLE while draining or stopping; DEADLINE_EXCEEDED past `deadline`;
+  // RESOURCE_EXHAUSTED without room for `count` jobs.
+  absl::Status CheckRoom(int count, absl::Time deadline) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The job or sweep id `request_id` created, if it is still retained.
+  std::optional<std::string> Submitted(const std::string& request_id) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Charges the estimate of each request, all or none, after releasing `generation`.
+  absl::StatusOr<std::vector<MemoryBudget::Reservation>> ChargeEstimates(
+      const std::vector<JobRequest>& requests, MemoryBudget::Reservation generation);
+  // Creates a job with a fresh id (job_id.h) and queues it; the caller has checked the room.
+  std::shared_ptr<Job> Enqueue(JobRequest request, const std::string& sweep_id,
+                               MemoryBudget::Reservation reservation)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The job of `id`, compared exactly; null if none.
+  std::shared_ptr<Job> Lookup(const std::string& id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Drops the oldest ended jobs beyond max_retained.
   void Retain() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -121,12 +160,16 @@ class JobManager {
   mutable absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  int64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
   int running_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<std::shared_ptr<Job>> queue_ ABSL_GUARDED_BY(mu_);
-  // By number, so that iteration is creation order.
+  // By creation sequence, so that iteration is creation order; `seq_` finds a job's sequence
+  // from its id.
   std::map<int64_t, std::shared_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int64_t> seq_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Sweep> sweeps_ ABSL_GUARDED_BY(mu_);
+  // Request ids -> the job or sweep id their first submit created.
+  std::map<std::string, std::string> request_ids_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> workers_;
 };
 

@@ -196,7 +196,22 @@ class SourcesCollector final : public prometheus::Collectable {
                    "Bytes held by training jobs: data, buffers and optimizer state while they "
                    "run; weights and reports once they end.",
                    prometheus::MetricType::Gauge,
-                   static_cast<double>(s_.jobs_memory_bytes ? s_.jobs_memory_bytes() : 0))};
+                   static_cast<double>(s_.jobs_memory_bytes ? s_.jobs_memory_bytes() : 0)),
+            Family("actserve_memory_budget_bytes",
+                   "The memory budget: bytes the server's work may hold at once "
+                   "(--max_memory_bytes).",
+                   prometheus::MetricType::Gauge, Read(s_.memory_budget_bytes)),
+            Family("actserve_memory_reserved_bytes",
+                   "Bytes of the memory budget held now by requests, stream messages and training "
+                   "jobs.",
+                   prometheus::MetricType::Gauge, Read(s_.memory_reserved_bytes)),
+            Family("actserve_memory_rejections_total",
+                   "Requests and jobs refused because the memory budget could not hold them.",
+                   prometheus::MetricType::Counter, Read(s_.memory_rejections))};
+  }
+
+  static double Read(const std::function<int64_t()>& source) {
+    return source ? static_cast<double>(source()) : 0.0;
   }
 
  private:

@@ -114,10 +114,16 @@ struct StateSources {
   std::function<int()> jobs_queued;  // training jobs waiting for a worker
   std::function<int()> jobs_running;
   std::function<int64_t()> jobs_memory_bytes;  // held by every training job
+  // The memory budget (server/admission/memory_budget.h): capacity, bytes reserved now, and
+  // charges refused so far.
+  std::function<int64_t()> memory_budget_bytes;
+  std::function<int64_t()> memory_reserved_bytes;
+  std::function<int64_t()> memory_rejections;
 };
-// The gauges actserve_requests_in_flight, actserve_compute_queue_depth, actserve_training_jobs
-// and actserve_training_memory_bytes, read from `sources` (an unset source reads 0). The objects
-// the sources read must outlive the exposer the collector is registered with.
+// The gauges actserve_requests_in_flight, actserve_compute_queue_depth, actserve_training_jobs,
+// actserve_training_memory_bytes, actserve_memory_budget_bytes, actserve_memory_reserved_bytes
+// and the counter actserve_memory_rejections_total, read from `sources` (an unset source reads 0).
+// The objects the sources read must outlive the exposer the collector is registered with.
 std::shared_ptr<prometheus::Collectable> NewStateCollector(StateSources sources);
 
 }  // namespace actserve::server
