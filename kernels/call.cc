@@ -55,9 +55,12 @@ absl::Status CheckValue(const ActivationInfo& info, const ParamSpec& p, double v
   bool above = p.max_exclusive ? v >= p.max : v > p.max;
   if (below || above) {
     std::string range;
-    if (std::isfinite(p.min)) absl::StrAppend(&range, p.min_exclusive ? "> " : ">= ", p.min);
+    if (std::isfinite(p.min)) {
+      absl::StrAppend(&range, p.min_exclusive ? "> " : ">= ", absl::StrFormat("%.10g", p.min));
+    }
     if (std::isfinite(p.max)) {
-      absl::StrAppend(&range, range.empty() ? "" : " and ", p.max_exclusive ? "< " : "<= ", p.max);
+      absl::StrAppend(&range, range.empty() ? "" : " and ",
+                      p.max_exclusive ? "< " : "<= ", absl::StrFormat("%.10g", p.max));
     }
     return absl::InvalidArgumentError(
         absl::StrFormat("parameter '%s' of %s must be %s, got %g", p.name, info.name, range, v));
@@ -94,8 +97,10 @@ absl::Status SetInputShape(const std::vector<int64_t>& shape, ActivationCall& ca
   call.input_size = size;
   if (shape.size() >= 2) {
     call.channels = shape[1];
+    // Elements per channel slice; 1 for an empty tensor, whose other dimensions may multiply
+    // past int64 (nothing is indexed then).
     call.inner = 1;
-    for (size_t d = 2; d < shape.size(); ++d) call.inner *= shape[d];
+    for (size_t d = 2; d < shape.size() && size > 0; ++d) call.inner *= shape[d];
   }
   return absl::OkStatus();
 }

@@ -56,6 +56,10 @@ TEST(PrepareCallTest, EmptyTensorsAreValid) {
   auto rows = PrepareCall({.activation = "softmax", .shape = {3, 0}});
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ(rows->output_size, 0);
+  // Found by tests/fuzz: an empty tensor's other dimensions may multiply past int64.
+  auto huge = PrepareCall({.activation = "prelu", .shape = {0, 2, int64_t{1} << 40, 1 << 30}});
+  ASSERT_TRUE(huge.ok()) << huge.status();
+  EXPECT_EQ(huge->input_size, 0);
 }
 
 TEST(PrepareCallTest, UnknownNamesAreQuotedByAShortEscapedPrefix) {
@@ -84,6 +88,9 @@ TEST(PrepareCallTest, RejectsBadInputNamingTheFieldAndTheExpectation) {
   ExpectInvalid({.activation = "celu", .shape = {1}, .params = {{"a", {0}}}}, "must be > 0, got 0");
   ExpectInvalid({.activation = "maxout", .shape = {4}, .params = {{"k", {0}}}}, "must be >= 1");
   ExpectInvalid({.activation = "maxout", .shape = {4}, .params = {{"k", {1.5}}}}, "whole number");
+  // Found by tests/fuzz: a huge k once reached a float-to-integer conversion out of range.
+  ExpectInvalid({.activation = "maxout", .shape = {4}, .params = {{"k", {1.7e212}}}},
+                "parameter 'k' of maxout must be >= 1 and <= 16777216, got 1.7e+212");
   ExpectInvalid({.activation = "maxout", .shape = {2, 5}},
                 "maxout needs the last axis divisible by k = 2, got length 5");
   ExpectInvalid({.activation = "glu", .shape = {3}}, "glu needs the last axis even, got length 3");

@@ -363,7 +363,7 @@ TEST(ServerLifecycleTest, SigtermDrainsInFlightCallsAndExitsZero) {
   EXPECT_EQ(status.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 
   std::atomic<bool> stop{false};
-  std::atomic<int> ok_after_signal{0}, unavailable{0}, other{0};
+  std::atomic<int> ok{0}, ok_after_signal{0}, unavailable{0}, other{0};
   std::atomic<int64_t> signal_ns{INT64_MAX};
   std::string other_error;
   std::mutex mu;
@@ -375,6 +375,7 @@ TEST(ServerLifecycleTest, SigtermDrainsInFlightCallsAndExitsZero) {
       while (!stop) {
         absl::Status s = client->Forward("noisy_relu", {1 << 20}, x).status();
         if (s.ok()) {
+          ok++;
           if (absl::GetCurrentTimeNanos() > signal_ns) ok_after_signal++;
         } else if (s.code() == absl::StatusCode::kUnavailable) {
           unavailable++;
@@ -388,13 +389,18 @@ TEST(ServerLifecycleTest, SigtermDrainsInFlightCallsAndExitsZero) {
       }
     });
   }
-  absl::SleepFor(absl::Milliseconds(500));
+  // Signal once the clients are calling back to back (several calls done), whatever the CPU's
+  // speed: then calls are in flight at the signal.
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while (ok < 8 && other == 0 && unavailable == 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
   signal_ns = absl::GetCurrentTimeNanos();
   kill((*server)->pid(), SIGTERM);
   ASSERT_TRUE(watch->Read(&status));
   EXPECT_EQ(status.status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
   for (std::thread& c : clients) c.join();
-  EXPECT_EQ(other, 0) << other_error;
+  EXPECT_EQ(other, 0) << other_error << "\nserver: " << (*server)->Stderr();
   EXPECT_EQ(unavailable, 4);
   EXPECT_GT(ok_after_signal, 0) << "no call was in flight at the signal";
   watch_context.TryCancel();

@@ -71,7 +71,7 @@ std::string State(v1::JobState s) {
   return absl::AsciiStrToLower(name.substr(sizeof("JOB_STATE_") - 1));
 }
 
-std::string Opt(bool has, double v, const char* format) {
+std::string Opt(bool has, double v, const absl::FormatSpec<double>& format) {
   return has ? absl::StrFormat(format, v) : "-";
 }
 

@@ -8,6 +8,7 @@
 
 #include "absl/flags/declare.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_format.h"
 #include "client/lib/training_client.h"
 
 ABSL_DECLARE_FLAG(std::string, curves);
@@ -18,7 +19,7 @@ namespace actserve::client {
 // "succeeded", "running", ...: the state's name without its prefix, in lower case.
 std::string State(v1::JobState state);
 // `v` in `format` if `has`, else "-".
-std::string Opt(bool has, double v, const char* format = "%.4f");
+std::string Opt(bool has, double v, const absl::FormatSpec<double>& format = "%.4f");
 
 // The end state, the final metrics and the last report's per-layer diagnostics, on stdout.
 void PrintSummary(const v1::Job& job);

@@ -176,7 +176,7 @@ struct Maxout {
       .source =
           "Zhang, Zhang, Yu, \"Overview of the Development of Activation Function and Its Nature "
           "Analysis\" (2021), section 1.5; Goodfellow et al., Maxout Networks (2013)",
-      .params = {{.name = "k", .default_value = 2, .min = 1, .integer = true}},
+      .params = {{.name = "k", .default_value = 2, .min = 1, .max = 1 << 24, .integer = true}},
       .properties = {.monotonic = true, .cost = Cost::kSelect},
       .layout = Layout::kLastAxis,
       .last_axis_rule = "divisible by k"};

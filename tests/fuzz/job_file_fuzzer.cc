@@ -9,7 +9,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "client/training_client.h"
+#include "client/lib/training_client.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "server/api/convert_training.h"
 

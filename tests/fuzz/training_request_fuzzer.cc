@@ -9,6 +9,7 @@
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/train/trainer.h"
 #include "server/api/convert_training.h"
+#include "server/jobs/predict.h"
 
 namespace {
 
@@ -29,10 +30,8 @@ Backend& Cpu() {
   return *cpu;
 }
 
-void Job(const v1::JobSpec& spec) {
-  absl::StatusOr<JobInput> input = ToJobInput(spec, SmallLimits(), Backends{.cpu = &Cpu()});
-  if (!input.ok()) return;
-  (void)train::EstimateJobBytes(input->spec, input->train, input->validation);
+void Estimate(const JobInput& input) {
+  (void)train::EstimateJobBytes(input.spec, input.train, input.validation);
 }
 
 }  // namespace
@@ -44,28 +43,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   switch (data[0] % 3) {
     case 0: {
       v1::SubmitJobRequest request;
-      if (request.ParseFromArray(body, body_size)) Job(request.spec());
+      if (!request.ParseFromArray(body, body_size)) break;
+      absl::StatusOr<JobInput> input =
+          ToJobInput(request.spec(), SmallLimits(), Backends{.cpu = &Cpu()});
+      if (input.ok()) Estimate(*input);
       break;
     }
     case 1: {
       v1::SubmitSweepRequest request;
       if (!request.ParseFromArray(body, body_size)) break;
-      for (int i = 0; i < request.activations_size() && i < 4; ++i) {
-        v1::JobSpec spec = request.spec();
-        for (int l = 0; l + 1 < spec.layers_size(); ++l) {
-          spec.mutable_layers(l)->set_activation(request.activations(i).activation());
-        }
-        Job(spec);
-      }
+      absl::StatusOr<std::vector<JobRequest>> jobs =
+          ToSweepRequests(request, SmallLimits(), Backends{.cpu = &Cpu()});
+      if (!jobs.ok()) break;
+      for (const JobRequest& job : *jobs) Estimate(job.input);
+      (void)SweepDescription(request);
       break;
     }
     case 2: {
       v1::PredictRequest request;
       if (!request.ParseFromArray(body, body_size)) break;
-      absl::StatusOr<PredictInput> input = ToPredictInput(request, nullptr, nullptr, SmallLimits());
+      absl::StatusOr<PredictInput> input = ToPredictInput(request, nullptr, SmallLimits());
       if (!input.ok()) break;
-      absl::StatusOr<std::vector<double>> out =
-          train::Predict(input->spec, input->weights, input->x, Cpu());
+      absl::StatusOr<Prediction> out = Predict(*input, Cpu());
       if (out.ok()) {
         v1::PredictResponse response;
         FillPredictResponse(*input, *out, &response);

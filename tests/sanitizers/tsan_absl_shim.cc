@@ -45,6 +45,20 @@ void Release(const void* p) {
   if (__tsan_release) __tsan_release(const_cast<void*>(p));
 }
 
+// A Condition is evaluated inside Abseil with the mutex held, by the waiting thread or by the
+// thread that unlocks: its reads happen between an acquire and a release of the mutex that TSan
+// cannot see. The shim passes Abseil a Condition that evaluates the caller's between the two.
+struct Guarded {
+  const absl::Condition* cond;
+  const absl::Mutex* mu;
+};
+bool EvalGuarded(Guarded* g) {
+  Acquire(g->mu);
+  bool met = g->cond->Eval();
+  Release(g->mu);
+  return met;
+}
+
 }  // namespace
 
 namespace absl {
@@ -78,40 +92,46 @@ void Mutex::ReaderUnlock() {
 }
 void Mutex::LockWhen(const Condition& cond) {
   static auto real = Real<void (*)(Mutex*, const Condition&)>("5Mutex8LockWhenERKNS0_9ConditionE");
-  real(this, cond);
+  Guarded g{&cond, this};
+  real(this, absl::Condition(&EvalGuarded, &g));
   Acquire(this);
 }
 void Mutex::ReaderLockWhen(const Condition& cond) {
   static auto real =
       Real<void (*)(Mutex*, const Condition&)>("5Mutex14ReaderLockWhenERKNS0_9ConditionE");
-  real(this, cond);
+  Guarded g{&cond, this};
+  real(this, absl::Condition(&EvalGuarded, &g));
   Acquire(this);
 }
 bool Mutex::LockWhenWithTimeout(const Condition& cond, Duration timeout) {
   static auto real = Real<bool (*)(Mutex*, const Condition&, Duration)>(
       "5Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
-  bool met = real(this, cond, timeout);
+  Guarded g{&cond, this};
+  bool met = real(this, absl::Condition(&EvalGuarded, &g), timeout);
   Acquire(this);
   return met;
 }
 bool Mutex::LockWhenWithDeadline(const Condition& cond, Time deadline) {
   static auto real = Real<bool (*)(Mutex*, const Condition&, Time)>(
       "5Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
-  bool met = real(this, cond, deadline);
+  Guarded g{&cond, this};
+  bool met = real(this, absl::Condition(&EvalGuarded, &g), deadline);
   Acquire(this);
   return met;
 }
 void Mutex::Await(const Condition& cond) {
   static auto real = Real<void (*)(Mutex*, const Condition&)>("5Mutex5AwaitERKNS0_9ConditionE");
   Release(this);
-  real(this, cond);
+  Guarded g{&cond, this};
+  real(this, absl::Condition(&EvalGuarded, &g));
   Acquire(this);
 }
 bool Mutex::AwaitWithTimeout(const Condition& cond, Duration timeout) {
   static auto real = Real<bool (*)(Mutex*, const Condition&, Duration)>(
       "5Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE");
   Release(this);
-  bool met = real(this, cond, timeout);
+  Guarded g{&cond, this};
+  bool met = real(this, absl::Condition(&EvalGuarded, &g), timeout);
   Acquire(this);
   return met;
 }
@@ -119,7 +139,8 @@ bool Mutex::AwaitWithDeadline(const Condition& cond, Time deadline) {
   static auto real = Real<bool (*)(Mutex*, const Condition&, Time)>(
       "5Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE");
   Release(this);
-  bool met = real(this, cond, deadline);
+  Guarded g{&cond, this};
+  bool met = real(this, absl::Condition(&EvalGuarded, &g), deadline);
   Acquire(this);
   return met;
 }
