@@ -114,6 +114,7 @@ class Abuse:
         self.health = health_pb2_grpc.HealthStub(self.channel)
         self.rss = Rss(server.proc.pid)
         self.rows, self.failures = [], []
+        self.small_error = None  # the last small call's failure in the current scenario
 
     # ---- what must hold during and after every scenario ----
     def small_call_ok(self):
@@ -122,7 +123,8 @@ class Abuse:
                 activation="gelu", x=self.apb.Tensor(shape=[3], dtype=self.apb.DTYPE_FLOAT64,
                                                      double_data=[1, 2, 3])), timeout=10)
             return len(r.y.double_data) == 3
-        except self.grpc.RpcError:
+        except self.grpc.RpcError as e:
+            self.small_error = f"{e.code().name}: {str(e.details())[:100]}"
             return False
 
     def serving(self):
@@ -140,6 +142,7 @@ class Abuse:
         before = self.rss.now()
         self.rss.reset()
         small = {"ok": 0, "failed": 0}
+        self.small_error = None
         done = threading.Event()
 
         def probe():
@@ -165,7 +168,7 @@ class Abuse:
             (serving, f"{name}: health is SERVING afterwards"),
             (small_after and small["failed"] == 0,
              f"{name}: small calls answered during ({small['ok']} ok, {small['failed']} failed) "
-             "and after"),
+             "and after" + (f" (last failure {self.small_error})" if self.small_error else "")),
             (peak <= BUDGET + SLACK + outside_budget,
              f"{name}: peak RSS {peak / MIB:.0f} MiB <= budget {BUDGET / MIB:.0f} MiB + slack "
              f"{SLACK / MIB:.0f} MiB + received, not admitted {outside_budget / MIB:.0f} MiB"),
@@ -204,8 +207,10 @@ class Abuse:
         return f"{streams} streams x {per_stream} requests of 1 MiB, never read; cancelled"
 
     def concurrent_large_calls(self, calls=LARGE_CALLS, elements=LARGE_CALL_BYTES // 4):
-        """`calls` Forward calls of 256 MiB (fp32) at once."""
-        method = self.channel.unary_unary("/actserve.v1.ActivationService/Forward",
+        """`calls` Forward calls of 256 MiB (fp32) at once, from a client of their own (the
+        probe's small calls must not wait behind 2 GiB on the same connection)."""
+        channel = self.grpc.insecure_channel(self.server.address, options=self.options)
+        method = channel.unary_unary("/actserve.v1.ActivationService/Forward",
                                           request_serializer=lambda b: b,
                                           response_deserializer=lambda b: len(b))
         request = forward_request("gelu", elements)
@@ -220,6 +225,7 @@ class Abuse:
         with concurrent.futures.ThreadPoolExecutor(calls) as pool:
             for code in pool.map(one, range(calls)):
                 codes[code] = codes.get(code, 0) + 1
+        channel.close()
         return ", ".join(f"{n} {c}" for c, n in sorted(codes.items()))
 
     def submit(self, spec, request=None):
