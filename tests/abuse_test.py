@@ -338,6 +338,9 @@ class Abuse:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", required=True)
+    ap.add_argument("--only", default="", help="run the scenarios whose name contains this")
+    ap.add_argument("--server_flag", action="append", default=[],
+                    help="one more flag for the server (repeatable)")
     args = ap.parse_args()
     prlimit = shutil.which("prlimit")
     if prlimit is None:
@@ -348,7 +351,7 @@ def main():
         proc = subprocess.Popen(
             [prlimit, f"--as={ADDRESS_SPACE}", "--", os.path.abspath(args.server),
              "--address=127.0.0.1:0", "--metrics_address=127.0.0.1:0",
-             f"--max_memory_bytes={BUDGET}", "--training_workers=1"],
+             f"--max_memory_bytes={BUDGET}", "--training_workers=1"] + args.server_flag,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         first = proc.stdout.readline() + proc.stdout.readline()
         m = re.search(r"listening on (\S+)", first)
@@ -371,6 +374,8 @@ def main():
         ]
         try:
             for name, run, outside_budget in scenarios:
+                if args.only not in name:
+                    continue
                 if not abuse.scenario(name, run, outside_budget):
                     break
         finally:
