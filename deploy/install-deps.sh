@@ -13,10 +13,11 @@ PACKAGES="cmake make g++ pkg-config libabsl-dev libeigen3-dev libgtest-dev libgm
   libbenchmark-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev prometheus-cpp-dev
   prometheus curl python3 python3-grpcio python3-protobuf python3-numpy python3-torch
   python3-pip python3-setuptools python3-wheel nginx docker-compose python3-yaml clang-format
-  git clang-14 libfuzzer-14-dev libclang-rt-14-dev"
+  git clang-14 libfuzzer-14-dev libclang-rt-14-dev llvm-14"
 # python3-numpy, python3-torch: tests/training_parity_test.py checks training against PyTorch.
 # clang-14, libfuzzer-14-dev, libclang-rt-14-dev: the fuzz targets and the ASan/UBSan and TSan
-# builds of tests/sanitizers/ (each skips, exit 77, where they are missing).
+# builds of tests/sanitizers/ (each skips, exit 77, where they are missing); llvm-14: their
+# symbolizer (reports name functions, and tsan.supp's race: entries match them).
 # TLS and tokens (server/auth/): libcrypto for SHA-256 and key checks, openssl for the tests' CA.
 PACKAGES="$PACKAGES libssl-dev openssl"
 if [ "${1:-}" = "--bench" ]; then

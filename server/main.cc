@@ -273,10 +273,9 @@ void Drain(grpc::Server& server, CallTracker& calls, JobManager& jobs) {
     jobs.WaitUntilIdle(absl::Now() + absl::Seconds(1));
   }
   absl::SleepFor(lame_duck_end - absl::Now());
-  // Our calls and streams are done (or out of time). A call still in transit (its request
-  // being received) reaches the handler within the grace and gets UNAVAILABLE; what remains
-  // after it, such as health watches, is cancelled.
-  server.Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+  // Our calls and streams are done (or out of time): what remains, such as health watches, is
+  // cancelled after a short grace.
+  server.Shutdown(absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)));
   server.Wait();
 }
 

@@ -29,6 +29,13 @@ case "$kind" in
   tsan) flags="-fsanitize=thread" options="" ;;
   *) echo "unknown sanitizer '$kind'; expected asan or tsan" >&2; exit 2 ;;
 esac
+# Reports name functions (and tsan.supp's race: entries match them) only with a symbolizer:
+# clang-14's, by its full path (Debian installs no unversioned llvm-symbolizer with it).
+symbolizer=$(dirname "$(readlink -f "$CXX")")/llvm-symbolizer
+if [ ! -x "$symbolizer" ]; then
+  echo "SKIPPED: $symbolizer is missing (Debian package llvm-14; deploy/install-deps.sh)"
+  exit 77
+fi
 probe=$(mktemp -d)
 trap 'rm -rf "$probe"' EXIT
 echo 'int main() { return 0; }' > "$probe/p.cc"
@@ -57,10 +64,6 @@ cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=None -DCMAKE_C_COMPILER="$CC" \
   { cat "$build/configure.log"; exit 1; }
 cmake --build "$build" -j"${ACTSERVE_SANITIZER_JOBS:-2}" --target "$@"
 
-# Reports name functions (and tsan.supp's race: entries match them) only with a symbolizer:
-# clang-14's, by its full path (Debian installs no unversioned llvm-symbolizer with it).
-symbolizer=$(dirname "$(readlink -f "$CXX")")/llvm-symbolizer
-[ -x "$symbolizer" ] || { echo "SKIPPED: $symbolizer is missing (Debian package llvm-14)"; exit 77; }
 common="halt_on_error=1:external_symbolizer_path=$symbolizer"
 export ASAN_OPTIONS="$common:detect_leaks=1:detect_stack_use_after_return=0"
 export UBSAN_OPTIONS="$common:print_stacktrace=1"
