@@ -7,10 +7,13 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -30,6 +33,7 @@
 #include "server/admission/admission.h"
 #include "server/admission/memory_admission.h"
 #include "server/admission/memory_budget.h"
+#include "server/admission/tenant_quotas.h"
 #include "server/api/activation_service.h"
 #include "server/api/handler.h"
 #include "server/api/training_service.h"
@@ -113,6 +117,23 @@ ABSL_FLAG(bool, reflection, false,
 ABSL_FLAG(absl::Duration, credentials_reload, absl::Seconds(1),
           "How often the TLS files and the tokens file are checked for changes.");
 
+// Quotas per tenant (the tokens file's tenants; server/admission/tenant_quotas.h). Without
+// --tokens_file there is one caller and no quotas.
+ABSL_FLAG(double, tenant_rps, 0,
+          "Requests per second each tenant may send (a token bucket of --tenant_burst); beyond, "
+          "RESOURCE_EXHAUSTED with a retry delay. 0: no rate limit.");
+ABSL_FLAG(double, tenant_burst, 0,
+          "Requests a tenant may send at once above --tenant_rps (0: one second's worth).");
+ABSL_FLAG(int, tenant_max_calls, 0,
+          "Calls and streams one tenant may have in flight. 0: half of --max_queued plus the "
+          "compute threads, so that one tenant cannot fill the compute queue; -1: no limit.");
+ABSL_FLAG(int64_t, tenant_max_bytes, 0,
+          "Request bytes one tenant may have in flight. 0: what half of the memory budget holds "
+          "(requests are charged 4 times their size); -1: no limit.");
+ABSL_FLAG(int, tenant_max_jobs, 0,
+          "Training jobs one tenant may have queued or running. 0: half of --max_queued_jobs "
+          "(at least 1); -1: no limit.");
+
 namespace actserve::server {
 namespace {
 
@@ -181,6 +202,34 @@ JobManagerOptions JobOptionsFromFlags(const Backends& backends) {
           .max_queued = absl::GetFlag(FLAGS_max_queued_jobs),
           .max_retained = absl::GetFlag(FLAGS_max_retained_jobs),
           .cuda_device = backends.cuda_device};
+}
+
+// A per-tenant limit from its flag: 0 gives `fallback`, a negative value no limit (0).
+int64_t TenantLimit(int64_t flag, int64_t fallback) {
+  if (flag < 0) return 0;
+  return flag > 0 ? flag : std::max<int64_t>(1, fallback);
+}
+
+// The per-tenant metrics: the quotas' counters and the job manager's refusals ("jobs").
+std::vector<TenantCounters> TenantCountersOf(const std::vector<TenantUsage>& usage,
+                                             const std::map<std::string, int64_t>& job_refusals) {
+  std::map<std::string, TenantCounters> by_tenant;
+  for (const TenantUsage& u : usage) {
+    TenantCounters& c = by_tenant[u.tenant];
+    c.requests = u.admitted;
+    c.request_bytes = u.admitted_bytes;
+    c.calls_in_flight = u.calls_in_flight;
+    for (int r = 0; r < static_cast<int>(QuotaReason::kCount); ++r) {
+      c.rejections.emplace_back(QuotaReasonName(static_cast<QuotaReason>(r)), u.rejected[r]);
+    }
+  }
+  for (const auto& [tenant, n] : job_refusals) by_tenant[tenant].rejections.emplace_back("jobs", n);
+  std::vector<TenantCounters> out;
+  for (auto& [tenant, c] : by_tenant) {
+    c.tenant = tenant;
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 // The metrics endpoint on --metrics_address, and what it serves: `metrics` and the gauges read
@@ -322,12 +371,27 @@ int Run() {
   MemoryTrimmer trimmer(budget, absl::Seconds(1));
   std::unique_ptr<Admission> memory =
       NewMemoryAdmission(budget, {.max_streams = absl::GetFlag(FLAGS_max_streams)});
-  // The one admission chain: authentication and roles first, so that the memory admission
-  // after it sees (and charges) only authorized calls.
-  std::unique_ptr<Admission> authenticated =
-      security->tokens != nullptr ? auth::NewAuthAdmission(*security->tokens, *memory) : nullptr;
-  Handler handler(pool, calls, authenticated != nullptr ? *authenticated : *memory, metrics.get());
+  // The one admission chain: authentication and roles first, then the caller's tenant's quotas,
+  // so that the memory admission after them sees (and charges) only authorized, metered calls.
+  // Tenants exist with a tokens file; without one there is no chain before the memory.
+  std::unique_ptr<TenantQuotas> quotas;
+  std::unique_ptr<Admission> authenticated;
   JobManagerOptions job_options = JobOptionsFromFlags(backends.view);
+  if (security->tokens != nullptr) {
+    quotas = std::make_unique<TenantQuotas>(
+        TenantQuotaOptions{.requests_per_second = absl::GetFlag(FLAGS_tenant_rps),
+                           .burst = absl::GetFlag(FLAGS_tenant_burst),
+                           .max_calls = static_cast<int>(TenantLimit(
+                               absl::GetFlag(FLAGS_tenant_max_calls),
+                               (absl::GetFlag(FLAGS_max_queued) + compute_threads) / 2)),
+                           .max_bytes = TenantLimit(absl::GetFlag(FLAGS_tenant_max_bytes),
+                                                    max_memory / 2 / kRequestCopies)},
+        *memory);
+    authenticated = auth::NewAuthAdmission(*security->tokens, *quotas);
+    job_options.max_active_per_owner = static_cast<int>(
+        TenantLimit(absl::GetFlag(FLAGS_tenant_max_jobs), job_options.max_queued / 2));
+  }
+  Handler handler(pool, calls, authenticated != nullptr ? *authenticated : *memory, metrics.get());
   job_options.budget = &budget;
   JobManager jobs(job_options, metrics.get());
   const auth::CallGuard guard(security->tokens.get());
@@ -345,9 +409,15 @@ int Run() {
                      .jobs_memory_bytes = [&jobs] { return jobs.memory_bytes(); },
                      .memory_budget_bytes = [&budget] { return budget.capacity(); },
                      .memory_reserved_bytes = [&budget] { return budget.stats().reserved; },
-                     .memory_rejections = [&budget] { return budget.stats().rejections; }},
+                     .memory_rejections = [&budget] { return budget.stats().rejections; },
+                     .insecure = security->insecure},
                     &endpoint)) {
     return 1;
+  }
+  if (endpoint.exposer != nullptr && quotas != nullptr) {
+    endpoint.collectables.push_back(NewTenantCollector(
+        [&quotas, &jobs] { return TenantCountersOf(quotas->Usage(), jobs.owner_rejections()); }));
+    endpoint.exposer->RegisterCollectable(endpoint.collectables.back());
   }
   int port = 0;
   std::unique_ptr<grpc::Server> server =

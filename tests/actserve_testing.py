@@ -34,6 +34,25 @@ def generate_stubs(out):
     sys.path.insert(0, out)
 
 
+EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+
+def make_pki(d):
+    """A throw-away PKI made by the openssl command in directory `d`: ca.pem/key,
+    server.pem/key (SANs localhost and 127.0.0.1) and client.pem/key, both signed by ca."""
+    def run(*args):
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+    run("req", "-x509", *EC, "-days", "2", "-keyout", "ca.key", "-out", "ca.pem",
+        "-subj", "/CN=test-ca", "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    with open(os.path.join(d, "san.ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    for name in ("server", "client"):
+        run("req", *EC, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}")
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", f"{name}.pem")
+
+
 class ServerProcess:
     """actserve on 127.0.0.1 with free gRPC and metrics ports; `address` is host:port."""
 

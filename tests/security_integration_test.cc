@@ -1,4 +1,5 @@
-// Security end to end on the real actserve binary: the loopback-only default and --insecure;
+// Security end to end on the real actserve binary: the loopback-only default and --insecure
+// (and its metric);
 // every role against every rpc; tokens and certificates rotated on disk while calls run, with
 // no failed call; TLS and mTLS handshakes from C++ clients. Certificates are made by openssl in
 // the test (server/auth/test_pki.h).
@@ -194,6 +195,8 @@ TEST_F(SecurityTest, ServesOnlyLoopbackWithoutCredentialsUnlessInsecure) {
   auto insecure = ServerProcess::Start(kServer, {"--address=0.0.0.0:0", "--insecure"});
   ASSERT_TRUE(insecure.ok()) << insecure.status();
   EXPECT_THAT((*insecure)->Stderr(), HasSubstr("INSECURE"));
+  auto [rc, text] = RunCommand("curl -sf " + (*insecure)->metrics_url());
+  EXPECT_THAT(text, HasSubstr("\nactserve_insecure 1\n"));
 
   ASSERT_TRUE(pki_->Issue("server", "localhost").ok());
   auto secured = ServerProcess::Start(
@@ -201,6 +204,8 @@ TEST_F(SecurityTest, ServesOnlyLoopbackWithoutCredentialsUnlessInsecure) {
                 "--tls_key=" + pki_->key("server"), "--tokens_file=" + tokens_});
   ASSERT_TRUE(secured.ok()) << secured.status();
   EXPECT_THAT((*secured)->Stderr(), ::testing::Not(HasSubstr("INSECURE")));
+  std::tie(rc, text) = RunCommand("curl -sf " + (*secured)->metrics_url());
+  EXPECT_THAT(text, HasSubstr("\nactserve_insecure 0\n"));
 }
 
 TEST_F(SecurityTest, RefusesToStartWithBrokenCredentialFiles) {

@@ -8,32 +8,13 @@ openssl command in a temporary directory; exits 77 (skip) without it.
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import actserve_testing  # noqa: E402
-from actserve_testing import ServerProcess  # noqa: E402
-
-EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-
-
-def make_pki(d):
-    """ca.pem/key, server.pem/key (localhost, 127.0.0.1), client.pem/key: all signed by ca."""
-    def run(*args):
-        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
-    run("req", "-x509", *EC, "-days", "2", "-keyout", "ca.key", "-out", "ca.pem",
-        "-subj", "/CN=test-ca", "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    with open(os.path.join(d, "san.ext"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    for name in ("server", "client"):
-        run("req", *EC, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}")
-        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", f"{name}.pem")
-
+from actserve_testing import ServerProcess, make_pki  # noqa: E402
 
 def read(d, name):
     with open(os.path.join(d, name), "rb") as f:

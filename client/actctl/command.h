@@ -24,10 +24,12 @@ struct Command {
   absl::string_view help;                // one line
   absl::string_view details;             // what it does, in full
   RunFunction run;
+  bool offline = false;  // runs without a server (no credentials are checked)
 };
 
 // Flags every command takes.
-inline constexpr absl::string_view kGlobalFlags[] = {"server", "timeout"};
+inline constexpr absl::string_view kGlobalFlags[] = {"server", "timeout", "tls",       "ca",
+                                                     "cert",   "key",     "token_file"};
 
 // Every command, in the order help lists them.
 absl::Span<const Command> Commands();
@@ -49,6 +51,7 @@ int RunDelete(const std::vector<std::string>& args);
 int RunPredict(const std::vector<std::string>& args);
 int RunCurves(const std::vector<std::string>& args);
 int RunSweep(const std::vector<std::string>& args);
+int RunToken(const std::vector<std::string>& args);
 
 }  // namespace actserve::client
 

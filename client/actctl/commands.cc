@@ -150,6 +150,19 @@ const std::vector<Command>& Table() {
            "--detach) and prints a table to compare them: losses, accuracies, dead units and "
            "gradient norms of the first and last layers.",
        .run = RunSweep},
+      {.name = "token",
+       .args = "new",
+       .min_args = 1,
+       .max_args = 1,
+       .flags = {"tenant", "roles"},
+       .help = "a new bearer token and its tokens-file line",
+       .details =
+           "Prints a fresh random token (256 bits) on the first line and, on the second, the line "
+           "for the server's --tokens_file that gives it --tenant and --roles (compute, train, "
+           "admin; comma-separated). Only the token's SHA-256 is in the line; keep the token "
+           "itself for the client (--token_file or ACTSERVE_TOKEN). Talks to no server.",
+       .run = RunToken,
+       .offline = true},
   };
   return *kCommands;
 }

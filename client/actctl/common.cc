@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "absl/flags/flag.h"
+#include "client/lib/credential_flags.h"
 #include "google/protobuf/util/json_util.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051",
@@ -23,16 +24,26 @@ std::string Shortest(T value) {
 
 }  // namespace
 
-ChannelOptions ServerOptions() {
+absl::StatusOr<ChannelOptions> CheckServerOptions() {
   ChannelOptions options;
   options.target = absl::GetFlag(FLAGS_server);
+  if (absl::Status s = ApplyCredentials(CredentialsFromFlags(), &options); !s.ok()) return s;
   return options;
+}
+
+ChannelOptions ServerOptions() {
+  absl::StatusOr<ChannelOptions> options = CheckServerOptions();
+  if (options.ok()) return *std::move(options);
+  ChannelOptions plain;  // main.cc has refused the command already
+  plain.target = absl::GetFlag(FLAGS_server);
+  return plain;
 }
 
 absl::Duration CallTimeout() { return absl::Seconds(absl::GetFlag(FLAGS_timeout)); }
 
 int Fail(const absl::Status& s) {
-  std::fprintf(stderr, "actctl: %s\n", s.ToString().c_str());
+  std::fprintf(stderr, "actctl: %s\n",
+               ExplainCredentialFailure(s, ServerOptions()).ToString().c_str());
   return 1;
 }
 

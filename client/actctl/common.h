@@ -1,5 +1,6 @@
-// What actctl's commands share: the global flags (--server, --timeout), how failures and usage
-// errors are reported, JSON output through protobuf's printer, and numbers in text.
+// What actctl's commands share: the global flags (--server, --timeout, the credentials), how
+// failures and usage errors are reported, JSON output through protobuf's printer, and numbers in
+// text.
 #ifndef ACTSERVE_CLIENT_ACTCTL_COMMON_H_
 #define ACTSERVE_CLIENT_ACTCTL_COMMON_H_
 
@@ -7,6 +8,7 @@
 
 #include "absl/flags/declare.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/lib/channel.h"
 #include "google/protobuf/message.h"
@@ -16,12 +18,17 @@ ABSL_DECLARE_FLAG(double, timeout);
 
 namespace actserve::client {
 
-// The channel options --server asks for (a host:port, ipv4:A:P,B:P or dns:///HOST:PORT target).
+// The channel options --server (a host:port, ipv4:A:P,B:P or dns:///HOST:PORT target) and the
+// credential flags (client/lib/credential_flags.h) ask for; INVALID_ARGUMENT naming the flag
+// when a credential file cannot be used.
+absl::StatusOr<ChannelOptions> CheckServerOptions();
+// CheckServerOptions' options, once main.cc has checked them.
 ChannelOptions ServerOptions();
 // The deadline of each call, from --timeout.
 absl::Duration CallTimeout();
 
-// Prints a failed call's status; returns actctl's exit status for it, 1.
+// Prints a failed call's status (with a hint when credentials look missing or mismatched);
+// returns actctl's exit status for it, 1.
 int Fail(const absl::Status& s);
 // Prints a usage error; returns actctl's exit status for it, 2.
 int Usage(const std::string& message);

@@ -30,6 +30,11 @@ int Main(const std::vector<std::string>& argv) {
   if (absl::Status s = CheckFlags(*line, *command); !s.ok()) {
     return Usage(std::string(s.message()));
   }
+  if (!command->offline) {
+    if (absl::StatusOr<ChannelOptions> options = CheckServerOptions(); !options.ok()) {
+      return Usage(std::string(options.status().message()));
+    }
+  }
   const int n = static_cast<int>(line->args.size());
   if (n < command->min_args || (command->max_args >= 0 && n > command->max_args)) {
     return Usage(absl::StrCat("usage: actctl ", command->name, " ", command->args));

@@ -25,6 +25,7 @@
 #include "client/actload/server_metrics.h"
 #include "client/actload/sweep.h"
 #include "client/actload/workload.h"
+#include "client/lib/credential_flags.h"
 #include "client/lib/training_client.h"
 #include "google/protobuf/text_format.h"
 
@@ -136,6 +137,10 @@ MIX FILES
   [dtype=float32|float64], KIND forward or backward. E.g.
     forward  weight=8 activation=relu,gelu elements=1024:3,65536:1
     backward weight=2 activation=swish dtype=float64
+
+SECURITY
+  --tls (the system's CAs, or --ca=FILE), --cert/--key for a server with mTLS, and the bearer
+  token from --token_file=FILE or the ACTSERVE_TOKEN environment variable, as actctl takes them.
 
 ERRORS
   Counted by their gRPC status code exactly as received (a stream's error responses by theirs),
@@ -284,10 +289,21 @@ int Main() {
 
   // Channels.
   const std::string target = absl::GetFlag(FLAGS_server);
-  std::vector<std::shared_ptr<grpc::Channel>> channels = MakeChannels(target, channel_count);
+  client::ChannelOptions channel_options;
+  channel_options.target = target;
+  if (absl::Status s = client::ApplyCredentials(client::CredentialsFromFlags(), &channel_options);
+      !s.ok()) {
+    return Usage(std::string(s.message()));
+  }
+  std::vector<std::shared_ptr<grpc::Channel>> channels =
+      MakeChannels(channel_options, channel_count);
   for (auto& c : channels) {
     if (!c->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
-      std::cerr << "actload: cannot connect to " << target << " within 10 s\n";
+      std::cerr << "actload: cannot connect to " << target << " within 10 s"
+                << (channel_options.credentials == nullptr
+                        ? " (if the server uses TLS, pass --tls and --ca)"
+                        : " (check --tls, --ca, --cert and --key against the server's TLS)")
+                << "\n";
       return 1;
     }
   }

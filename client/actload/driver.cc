@@ -381,18 +381,13 @@ class TrainDriver : public Driver {
 
 }  // namespace
 
-std::vector<std::shared_ptr<grpc::Channel>> MakeChannels(const std::string& target, int count,
-                                                         const ChannelSecurity&) {
+std::vector<std::shared_ptr<grpc::Channel>> MakeChannels(const client::ChannelOptions& base,
+                                                         int count) {
+  client::ChannelOptions options = base;
+  options.max_attempts = 1;
+  options.own_connection = true;
   std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (int i = 0; i < count; ++i) {
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(-1);
-    args.SetMaxSendMessageSize(-1);
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    args.SetInt("actload.channel", i);
-    args.SetLoadBalancingPolicyName("round_robin");
-    channels.push_back(grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
-  }
+  for (int i = 0; i < count; ++i) channels.push_back(client::NewChannel(options));
   return channels;
 }
 

@@ -20,6 +20,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/lib/channel.h"
 #include "grpcpp/channel.h"
 #include "proto/actserve/v1/training_service.pb.h"
 
@@ -57,15 +58,11 @@ class Driver {
   virtual void Shutdown() = 0;
 };
 
-// A transport security and credentials hook: today every channel is insecure. TLS and tokens
-// plug in here (channel credentials, and call credentials set on each ClientContext).
-struct ChannelSecurity {};
-
-// `count` channels to `target`, each its own connection (a local subchannel pool and a distinct
-// channel argument), round_robin over the addresses of an ipv4:/dns:/// target, no message
-// size limit.
-std::vector<std::shared_ptr<grpc::Channel>> MakeChannels(const std::string& target, int count,
-                                                         const ChannelSecurity& security = {});
+// `count` channels to `base.target` with `base`'s credentials and token, each its own
+// connection, round_robin over the addresses of an ipv4:/dns:/// target, no message size limit
+// and no retries (a load tester counts every failure).
+std::vector<std::shared_ptr<grpc::Channel>> MakeChannels(const client::ChannelOptions& base,
+                                                         int count);
 
 std::unique_ptr<Driver> NewUnaryDriver(std::vector<std::shared_ptr<grpc::Channel>> channels,
                                        const Workload* workload, int threads,

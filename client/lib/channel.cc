@@ -1,6 +1,8 @@
 #include "client/lib/channel.h"
 
 #include <algorithm>
+#include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -8,6 +10,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "grpcpp/support/client_interceptor.h"
 
 namespace actserve::client {
 namespace {
@@ -28,6 +31,38 @@ Value Number(double x) {
   v.set_number_value(x);
   return v;
 }
+
+// Adds `authorization: Bearer <token>` to every call's initial metadata. An interceptor rather
+// than call credentials: gRPC sends call credentials only over TLS, and a server on loopback may
+// take tokens in plaintext.
+class BearerInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit BearerInterceptor(const std::string& value) : value_(value) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->emplace("authorization", value_);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string& value_;
+};
+
+class BearerInterceptorFactory final
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit BearerInterceptorFactory(const std::string& token)
+      : value_(absl::StrCat("Bearer ", token)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
+    return new BearerInterceptor(value_);
+  }
+
+ private:
+  const std::string value_;
+};
 
 }  // namespace
 
@@ -66,10 +101,14 @@ std::shared_ptr<grpc::Channel> NewChannel(const ChannelOptions& options) {
   args.SetMaxReceiveMessageSize(-1);  // the server enforces its own limit
   args.SetMaxSendMessageSize(-1);
   args.SetServiceConfigJSON(ServiceConfigJson(options));
-  return grpc::CreateCustomChannel(
-      options.target,
-      options.credentials != nullptr ? options.credentials : grpc::InsecureChannelCredentials(),
-      args);
+  if (options.own_connection) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      options.credentials != nullptr ? options.credentials : grpc::InsecureChannelCredentials();
+  if (options.token.empty()) return grpc::CreateCustomChannel(options.target, credentials, args);
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<BearerInterceptorFactory>(options.token));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(options.target, credentials, args,
+                                                                 std::move(interceptors));
 }
 
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& target) {

@@ -28,13 +28,19 @@ struct ChannelOptions {
   // Back-off before the n-th retry: a random time up to min(initial * 2^(n-1), max).
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(2);
-  // Transport credentials; null means plaintext (insecure). This is where TLS and per-call
-  // tokens plug in once the server supports them.
+  // Transport credentials; null means plaintext. credentials.h fills this and `token` from the
+  // --tls, --ca, --cert, --key and --token_file flags.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // Sent as `authorization: Bearer <token>` with every call of the channel; empty: none.
+  std::string token;
+  // A connection of its own, shared with no other channel to the same target (load testers
+  // spread their calls over several connections); false: gRPC may share one.
+  bool own_connection = false;
 };
 
 // A channel as `options` say: round_robin over the target's addresses, UNAVAILABLE retried with
-// back-off, no client-side message size limits (the server enforces its own). Never fails: a
+// back-off, no client-side message size limits (the server enforces its own), the token on every
+// call. Never fails: a
 // target that does not resolve or answer shows in each call's status.
 std::shared_ptr<grpc::Channel> NewChannel(const ChannelOptions& options);
 // NewChannel with the default options for `target`.

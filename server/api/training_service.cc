@@ -146,6 +146,7 @@ absl::StatusOr<SubmitOptions> SubmitOptionsOf(const grpc::CallbackServerContext&
     options.request_id = absl::StrCat(caller.tenant.size(), ":", caller.tenant, ":", request_id);
   }
   options.deadline = absl::FromChrono(context.deadline());
+  options.owner = caller.tenant;
   return options;
 }
 

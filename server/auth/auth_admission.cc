@@ -17,16 +17,17 @@ class AuthAdmission final : public Admission {
 
   absl::StatusOr<std::unique_ptr<Grant>> Admit(const CallInfo& call) override {
     const std::string method = absl::StrCat("/", call.service, "/", call.method);
-    if (AccessFor(method) != Access::kOpen) {
-      std::vector<absl::string_view> values;
-      if (std::optional<absl::string_view> value = call.header("authorization")) {
-        values.push_back(*value);
-      }
-      absl::StatusOr<Principal> principal = AuthenticateBearer(values, *tokens_.Current());
-      if (!principal.ok()) return principal.status();
-      if (absl::Status allowed = Authorize(*principal, method); !allowed.ok()) return allowed;
+    if (AccessFor(method) == Access::kOpen) return next_.Admit(call);
+    std::vector<absl::string_view> values;
+    if (std::optional<absl::string_view> value = call.header("authorization")) {
+      values.push_back(*value);
     }
-    return next_.Admit(call);
+    absl::StatusOr<Principal> principal = AuthenticateBearer(values, *tokens_.Current());
+    if (!principal.ok()) return principal.status();
+    if (absl::Status allowed = Authorize(*principal, method); !allowed.ok()) return allowed;
+    CallInfo named = call;  // the next rules (tenant quotas) meter the caller's tenant
+    named.tenant = principal->tenant;
+    return next_.Admit(named);
   }
 
  private:

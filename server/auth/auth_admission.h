@@ -12,9 +12,9 @@
 namespace actserve::server::auth {
 
 // Admits a call whose `authorization` header carries a bearer token of `tokens` (as it stands at
-// the call: reloads apply to the next call) that holds the role its rpc needs, then asks `next`.
-// UNAUTHENTICATED / PERMISSION_DENIED otherwise (authenticator.h, rpc_roles.h). `tokens` and
-// `next` must outlive the result. Thread-safe.
+// the call: reloads apply to the next call) that holds the role its rpc needs, then asks `next`
+// with CallInfo::tenant set to the token's tenant. UNAUTHENTICATED / PERMISSION_DENIED otherwise
+// (authenticator.h, rpc_roles.h). `tokens` and `next` must outlive the result. Thread-safe.
 std::unique_ptr<Admission> NewAuthAdmission(const TokenFileWatcher& tokens, Admission& next);
 
 }  // namespace actserve::server::auth

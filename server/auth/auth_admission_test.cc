@@ -15,11 +15,13 @@ namespace {
 // Counts the calls it is asked about: whether auth passed them on.
 class Counting final : public Admission {
  public:
-  absl::StatusOr<std::unique_ptr<Grant>> Admit(const CallInfo&) override {
+  absl::StatusOr<std::unique_ptr<Grant>> Admit(const CallInfo& call) override {
     ++asked;
+    tenant = std::string(call.tenant);
     return nullptr;
   }
   int asked = 0;
+  std::string tenant;  // of the last call asked about
 };
 
 absl::Status AdmitWith(Admission& admission, absl::string_view service, absl::string_view method,
@@ -48,6 +50,7 @@ TEST(AuthAdmissionTest, ChecksTokenAndRoleThenAsksTheNextRule) {
 
   EXPECT_TRUE(AdmitWith(*admission, kAct, "Forward", {{"authorization", "Bearer c"}}).ok());
   EXPECT_EQ(next.asked, 1);
+  EXPECT_EQ(next.tenant, "alice") << "the next rules meter the token's tenant";
   EXPECT_EQ(AdmitWith(*admission, kAct, "Forward", {}).code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(AdmitWith(*admission, kAct, "Forward", {{"authorization", "Bearer x"}}).code(),
             absl::StatusCode::kUnauthenticated);
@@ -56,6 +59,7 @@ TEST(AuthAdmissionTest, ChecksTokenAndRoleThenAsksTheNextRule) {
   EXPECT_EQ(next.asked, 1) << "refused calls never reach the next rule";
   EXPECT_TRUE(AdmitWith(*admission, "grpc.health.v1.Health", "Check", {}).ok());
   EXPECT_EQ(next.asked, 2);
+  EXPECT_EQ(next.tenant, "") << "open methods have no tenant";
   std::system(absl::StrCat("rm -rf ", dir).c_str());
 }
 

@@ -11,6 +11,8 @@
 3. Memory: actserve's resident set idle, and its peak under 16 concurrent 1 Mi-float requests.
 4. The cost of metrics: 1 Ki unary req/s with metrics on over metrics off (two servers,
    measured alternately, medians of three rounds each).
+5. The cost of TLS: req/s and MB/s at 1 Ki and 1 Mi floats over TLS (a P-256 certificate made by
+   openssl for the run) over plaintext, two servers measured alternately, medians of 3 rounds.
 Writes OUT/report.md and the raw results beside it.
 """
 import argparse
@@ -45,10 +47,10 @@ def write_requests(out):
             f.write(req.SerializeToString())
 
 
-def start_server(build, metrics=True):
+def start_server(build, metrics=True, extra=()):
     metrics_flag = "--metrics_address=127.0.0.1:0" if metrics else "--metrics_address="
     p = subprocess.Popen([os.path.join(build, "server", "actserve"), "--address=127.0.0.1:0",
-                          metrics_flag],
+                          metrics_flag, *extra],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     m = re.search(r"listening on (\S+)", p.stdout.readline())
     if not m:
@@ -64,8 +66,9 @@ def rss_kib(pid, field="VmRSS"):
     return 0
 
 
-def actctl_load(build, address, mode, payload, in_flight, duration):
-    out = subprocess.run([os.path.join(build, "client", "actctl"), f"--server={address}", "load",
+def actctl_load(build, address, mode, payload, in_flight, duration, flags=()):
+    out = subprocess.run([os.path.join(build, "client", "actctl"), f"--server={address}", *flags,
+                          "load",
                           f"--mode={mode}", f"--payload={payload}", f"--in_flight={in_flight}",
                           f"--duration={duration}"], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
@@ -92,13 +95,56 @@ def metrics_cost(args, benchlib):
             f"{rps['off']}.")
 
 
+def tls_cost(args, benchlib):
+    """Req/s and MB/s over TLS over plaintext at 1 Ki and 1 Mi floats, 1 and 16 in flight."""
+    d = tempfile.mkdtemp(prefix="actserve-tls-bench-")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    subprocess.run(["openssl", "req", "-x509", *ec, "-days", "1", "-keyout", "key.pem", "-out",
+                    "cert.pem", "-subj", "/CN=localhost", "-addext",
+                    "subjectAltName=DNS:localhost"], cwd=d, check=True, capture_output=True)
+    plain, plain_addr = start_server(args.build)
+    tls, tls_addr = start_server(args.build, extra=[f"--tls_cert={d}/cert.pem",
+                                                    f"--tls_key={d}/key.pem"])
+    tls_addr = "localhost:" + tls_addr.rsplit(":", 1)[1]
+    dur = 2 if args.quick else 5
+    rows = []
+    try:
+        for payload in (1024, 1 << 20):
+            for in_flight in (1, 16):
+                benchlib.wait_for_quiet(max_wait_s=120)
+                runs = {"plain": [], "tls": []}
+                for _ in range(3):
+                    runs["plain"].append(actctl_load(args.build, plain_addr, "unary", payload,
+                                                     in_flight, dur))
+                    runs["tls"].append(actctl_load(args.build, tls_addr, "unary", payload,
+                                                   in_flight, dur, [f"--ca={d}/cert.pem"]))
+                med = {k: sorted(v, key=lambda r: r["rps"])[1] for k, v in runs.items()}
+                log(f"tls {payload} x {in_flight}: plaintext {[round(r['rps']) for r in runs['plain']]}"
+                    f" TLS {[round(r['rps']) for r in runs['tls']]} req/s")
+                rows.append(f"| {payload} | {in_flight} | {med['plain']['rps']:.0f} | "
+                            f"{med['tls']['rps']:.0f} | {med['tls']['rps'] / med['plain']['rps']:.2f} "
+                            f"| {med['plain']['mbps']:.0f} | {med['tls']['mbps']:.0f} | "
+                            f"{med['tls']['mbps'] / med['plain']['mbps']:.2f} |")
+    finally:
+        for p in (plain, tls):
+            p.terminate()
+            p.wait(timeout=30)
+        subprocess.run(["rm", "-rf", d], check=False)
+    return "\n".join([
+        f"The cost of TLS (actctl load, unary Forward relu float32, {dur} s rounds, 3 rounds "
+        "alternating plaintext and TLS 1.3 with a P-256 certificate, medians):", "",
+        "| payload (floats) | in flight | plaintext req/s | TLS req/s | ratio | plaintext MB/s "
+        "| TLS MB/s | ratio |", "|---|---|---|---|---|---|---|---|", *rows])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared", "bench"))
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "service-bench"))
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="", help="metrics: run only the metrics on/off comparison")
+    ap.add_argument("--only", default="",
+                    help="metrics or tls: run only the metrics on/off or the TLS comparison")
     args = ap.parse_args()
     shared = os.path.abspath(args.shared)
     os.makedirs(args.out, exist_ok=True)
@@ -107,6 +153,9 @@ def main():
 
     if args.only == "metrics":
         print(metrics_cost(args, benchlib))
+        return
+    if args.only == "tls":
+        print(tls_cost(args, benchlib))
         return
 
     # The shared harness's native tools (echo_server, grpc_load).
@@ -177,7 +226,7 @@ def main():
               "", f"Resident memory: idle {idle_rss / 1024:.1f} MiB (target <= 32); peak under 16 "
               f"concurrent 1 Mi-float requests {peak_rss / 1024:.1f} MiB (target <= 256), at "
               f"{loaded['rps']:.0f} req/s, {loaded['mbps']:.0f} MB/s.",
-              "", metrics_cost(args, benchlib)]
+              "", metrics_cost(args, benchlib), "", tls_cost(args, benchlib)]
     text = "\n".join(lines)
     with open(os.path.join(args.out, "report.md"), "w") as f:
         f.write(text + "\n")

@@ -70,6 +70,7 @@ void JobManager::CancelAll() {
     for (const std::shared_ptr<Job>& job : queue_) {
       absl::MutexLock job_lock(&job->mu_);
       EndJob(*job, JobState::kCancelled);
+      LeaveActive(*job);
       cancelled.push_back(job);
     }
     queue_.clear();
@@ -78,7 +79,7 @@ void JobManager::CancelAll() {
   for (const auto& job : cancelled) job->Notify();
 }
 
-absl::Status JobManager::CheckRoom(int count, absl::Time deadline) const {
+absl::Status JobManager::CheckRoom(int count, absl::Time deadline, const std::string& owner) {
   if (draining_ || stopping_) {
     return absl::UnavailableError("the server is shutting down; submit elsewhere");
   }
@@ -92,7 +93,30 @@ absl::Status JobManager::CheckRoom(int count, absl::Time deadline) const {
         "(--max_queued_jobs is %d); retry later",
         queue_.size(), count, options_.max_queued));
   }
+  if (!owner.empty() && options_.max_active_per_owner > 0) {
+    auto it = active_by_owner_.find(owner);
+    const int active = it == active_by_owner_.end() ? 0 : it->second;
+    if (active + count > options_.max_active_per_owner) {
+      ++owner_rejections_[owner];
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "tenant '%s' has %d jobs queued or running and %d more would pass its quota of %d "
+          "(--tenant_max_jobs); retry when its jobs end",
+          owner, active, count, options_.max_active_per_owner));
+    }
+  }
   return absl::OkStatus();
+}
+
+void JobManager::LeaveActive(const Job& job) {
+  auto it = active_owner_.find(job.id());
+  if (it == active_owner_.end()) return;
+  if (--active_by_owner_[it->second] == 0) active_by_owner_.erase(it->second);
+  active_owner_.erase(it);
+}
+
+std::map<std::string, int64_t> JobManager::owner_rejections() const {
+  absl::MutexLock lock(&mu_);
+  return owner_rejections_;
 }
 
 std::optional<std::string> JobManager::Submitted(const std::string& request_id) const {
@@ -111,10 +135,10 @@ std::shared_ptr<Job> JobManager::Lookup(const std::string& id) const {
 }
 
 absl::StatusOr<std::optional<std::string>> JobManager::CheckSubmit(const SubmitOptions& options,
-                                                                   int jobs) const {
+                                                                   int jobs) {
   absl::MutexLock lock(&mu_);
   if (std::optional<std::string> first = Submitted(options.request_id)) return first;
-  ACTSERVE_RETURN_IF_ERROR(CheckRoom(jobs, options.deadline));
+  ACTSERVE_RETURN_IF_ERROR(CheckRoom(jobs, options.deadline, options.owner));
   return std::nullopt;
 }
 
@@ -156,14 +180,16 @@ absl::StatusOr<JobView> JobManager::Submit(JobRequest request, SubmitOptions opt
   if (std::optional<std::string> first = Submitted(options.request_id)) {
     if (std::shared_ptr<Job> job = Lookup(*first)) return job->View(false);
   }
-  ACTSERVE_RETURN_IF_ERROR(CheckRoom(1, options.deadline));
-  std::shared_ptr<Job> job = Enqueue(std::move(requests[0]), "", std::move(charges[0]));
+  ACTSERVE_RETURN_IF_ERROR(CheckRoom(1, options.deadline, options.owner));
+  std::shared_ptr<Job> job =
+      Enqueue(std::move(requests[0]), "", std::move(charges[0]), options.owner);
   if (!options.request_id.empty()) request_ids_[options.request_id] = job->id();
   return job->View(false);
 }
 
 std::shared_ptr<Job> JobManager::Enqueue(JobRequest request, const std::string& sweep_id,
-                                         MemoryBudget::Reservation reservation) {
+                                         MemoryBudget::Reservation reservation,
+                                         const std::string& owner) {
   const int64_t seq = next_seq_++;
   auto job = std::make_shared<Job>(NewJobId(), sweep_id, std::move(request));
   {
@@ -173,6 +199,10 @@ std::shared_ptr<Job> JobManager::Enqueue(JobRequest request, const std::string& 
   jobs_[seq] = job;
   seq_[job->id()] = seq;
   queue_.push_back(job);
+  if (!owner.empty()) {
+    active_owner_[job->id()] = owner;
+    ++active_by_owner_[owner];
+  }
   if (metrics_ != nullptr) metrics_->RecordJobSubmitted();
   return job;
 }
@@ -190,10 +220,12 @@ absl::StatusOr<SweepView> JobManager::SubmitSweep(std::vector<JobRequest> jobs,
           .id = *first, .description = it->second.description, .jobs = it->second.jobs};
     }
   }
-  ACTSERVE_RETURN_IF_ERROR(CheckRoom(static_cast<int>(jobs.size()), options.deadline));
+  ACTSERVE_RETURN_IF_ERROR(
+      CheckRoom(static_cast<int>(jobs.size()), options.deadline, options.owner));
   SweepView sweep{.id = NewSweepId(), .description = std::move(description)};
   for (size_t i = 0; i < jobs.size(); ++i) {
-    sweep.jobs.push_back(Enqueue(std::move(jobs[i]), sweep.id, std::move(charges[i]))->View(false));
+    sweep.jobs.push_back(
+        Enqueue(std::move(jobs[i]), sweep.id, std::move(charges[i]), options.owner)->View(false));
   }
   sweeps_[sweep.id] = {.description = sweep.description, .jobs = sweep.jobs};
   if (!options.request_id.empty()) request_ids_[options.request_id] = sweep.id;
@@ -246,6 +278,7 @@ absl::StatusOr<std::shared_ptr<Job>> JobManager::Cancel(const std::string& id) {
       if (job->state_ == JobState::kQueued) {
         queue_.erase(std::remove(queue_.begin(), queue_.end(), job), queue_.end());
         EndJob(*job, JobState::kCancelled);
+        LeaveActive(*job);
       }
       job->cancel_requested_.store(true);
     }
@@ -343,6 +376,7 @@ void JobManager::Work() {
     RunJob(job, *backend);
     absl::MutexLock lock(&mu_);
     --running_;
+    LeaveActive(*job);
     Retain();
   }
 }

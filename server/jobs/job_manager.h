@@ -33,6 +33,9 @@ struct JobManagerOptions {
   int max_queued = 64;     // jobs waiting for a worker; RESOURCE_EXHAUSTED beyond
   int max_retained = 256;  // ended jobs kept for Get, Watch and Predict
   int cuda_device = 0;     // where jobs with JobInput::cuda train
+  // Queued and running jobs one owner (SubmitOptions::owner, a tenant) may have at once;
+  // RESOURCE_EXHAUSTED beyond. 0: no limit.
+  int max_active_per_owner = 0;
   // Every job is charged its estimate (train::EstimateJobBytes) here before it is queued, and
   // holds it until it ends; null: no budget.
   MemoryBudget* budget = nullptr;
@@ -44,6 +47,9 @@ struct SubmitOptions {
   // a second submit with an id whose job or sweep is still retained gets that one back.
   std::string request_id;
   absl::Time deadline = absl::InfiniteFuture();  // the call's; past it nothing is created
+  // Who submits (the caller's tenant), for JobManagerOptions::max_active_per_owner; empty: not
+  // metered.
+  std::string owner;
   // The charge taken (see ChargeGeneration) for generating the jobs' data; released when the
   // jobs' estimates, which include their data, replace it.
   MemoryBudget::Reservation generation;
@@ -81,8 +87,7 @@ class JobManager {
   // Before a submit's jobs are converted (which generates their data): the id of the job or
   // sweep that `options.request_id` already created, if any; else the refusal Submit would give
   // now (below) for `jobs` jobs, or nullopt.
-  absl::StatusOr<std::optional<std::string>> CheckSubmit(const SubmitOptions& options,
-                                                         int jobs) const;
+  absl::StatusOr<std::optional<std::string>> CheckSubmit(const SubmitOptions& options, int jobs);
   // Charges the budget `bytes` for generating a submit's data, before it is generated
   // (RESOURCE_EXHAUSTED naming `what` when they do not fit); an empty reservation without a
   // budget. Pass it to Submit or SubmitSweep in SubmitOptions::generation.
@@ -123,6 +128,8 @@ class JobManager {
   int running() const;
   // Bytes held by every job (data, buffers, weights), for the metrics.
   int64_t memory_bytes() const;
+  // Submits refused per owner because of max_active_per_owner, for the metrics.
+  std::map<std::string, int64_t> owner_rejections() const;
 
  private:
   struct Sweep {
@@ -138,7 +145,12 @@ class JobManager {
   void EndJob(Job& job, JobState state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(job.mu_);
   // UNAVAILABLE while draining or stopping; DEADLINE_EXCEEDED past `deadline`;
   // RESOURCE_EXHAUSTED without room for `count` jobs.
-  absl::Status CheckRoom(int count, absl::Time deadline) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // RESOURCE_EXHAUSTED too when `owner` would have more than max_active_per_owner jobs (counted
+  // in owner_rejections_).
+  absl::Status CheckRoom(int count, absl::Time deadline, const std::string& owner)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `job` is no longer queued or running: its owner's count goes down.
+  void LeaveActive(const Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The job or sweep id `request_id` created, if it is still retained.
   std::optional<std::string> Submitted(const std::string& request_id) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -147,7 +159,7 @@ class JobManager {
       const std::vector<JobRequest>& requests, MemoryBudget::Reservation generation);
   // Creates a job with a fresh id (job_id.h) and queues it; the caller has checked the room.
   std::shared_ptr<Job> Enqueue(JobRequest request, const std::string& sweep_id,
-                               MemoryBudget::Reservation reservation)
+                               MemoryBudget::Reservation reservation, const std::string& owner)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The job of `id`, compared exactly; null if none.
   std::shared_ptr<Job> Lookup(const std::string& id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -170,6 +182,10 @@ class JobManager {
   std::map<std::string, Sweep> sweeps_ ABSL_GUARDED_BY(mu_);
   // Request ids -> the job or sweep id their first submit created.
   std::map<std::string, std::string> request_ids_ ABSL_GUARDED_BY(mu_);
+  // Owners' queued and running jobs: job id -> owner, and each owner's count.
+  std::map<std::string, std::string> active_owner_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> active_by_owner_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int64_t> owner_rejections_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> workers_;
 };
 

@@ -207,7 +207,11 @@ class SourcesCollector final : public prometheus::Collectable {
                    prometheus::MetricType::Gauge, Read(s_.memory_reserved_bytes)),
             Family("actserve_memory_rejections_total",
                    "Requests and jobs refused because the memory budget could not hold them.",
-                   prometheus::MetricType::Counter, Read(s_.memory_rejections))};
+                   prometheus::MetricType::Counter, Read(s_.memory_rejections)),
+            Family("actserve_insecure",
+                   "1 when the server is reachable from other hosts without TLS and "
+                   "authentication (started with --insecure), else 0.",
+                   prometheus::MetricType::Gauge, s_.insecure ? 1 : 0)};
   }
 
   static double Read(const std::function<int64_t()>& source) {
@@ -216,6 +220,50 @@ class SourcesCollector final : public prometheus::Collectable {
 
  private:
   StateSources s_;
+};
+
+// Per-tenant counters, read at each scrape.
+class TenantCollector final : public prometheus::Collectable {
+ public:
+  explicit TenantCollector(std::function<std::vector<TenantCounters>()> source)
+      : source_(std::move(source)) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    prometheus::MetricFamily requests{"actserve_tenant_requests_total",
+                                      "Calls a tenant's quotas admitted.",
+                                      prometheus::MetricType::Counter,
+                                      {}};
+    prometheus::MetricFamily bytes{"actserve_tenant_request_bytes_total",
+                                   "Request bytes of the calls a tenant's quotas admitted.",
+                                   prometheus::MetricType::Counter,
+                                   {}};
+    prometheus::MetricFamily in_flight{"actserve_tenant_calls_in_flight",
+                                       "A tenant's admitted calls and streams being served.",
+                                       prometheus::MetricType::Gauge,
+                                       {}};
+    prometheus::MetricFamily rejections{
+        "actserve_tenant_rejections_total",
+        "A tenant's calls refused by its quotas, by reason: rate (--tenant_rps), calls "
+        "(--tenant_max_calls), bytes (--tenant_max_bytes), jobs (--tenant_max_jobs).",
+        prometheus::MetricType::Counter,
+        {}};
+    for (const TenantCounters& t : source_()) {
+      auto add = [&t](prometheus::MetricFamily& family, double value) {
+        family.metric.push_back(Value(value));
+        family.metric.back().label = {{"tenant", t.tenant}};
+      };
+      add(requests, static_cast<double>(t.requests));
+      add(bytes, static_cast<double>(t.request_bytes));
+      add(in_flight, static_cast<double>(t.calls_in_flight));
+      for (const auto& [reason, n] : t.rejections) {
+        add(rejections, static_cast<double>(n));
+        rejections.metric.back().label.push_back({"reason", reason});
+      }
+    }
+    return {std::move(requests), std::move(bytes), std::move(in_flight), std::move(rejections)};
+  }
+
+ private:
+  std::function<std::vector<TenantCounters>()> source_;
 };
 
 constexpr const char* kRejectionReasons[3] = {"draining", "busy", "admission"};
@@ -378,6 +426,11 @@ std::vector<std::shared_ptr<prometheus::Collectable>> Metrics::Collectables() co
 
 std::shared_ptr<prometheus::Collectable> NewStateCollector(StateSources sources) {
   return std::make_shared<SourcesCollector>(std::move(sources));
+}
+
+std::shared_ptr<prometheus::Collectable> NewTenantCollector(
+    std::function<std::vector<TenantCounters>()> source) {
+  return std::make_shared<TenantCollector>(std::move(source));
 }
 
 void Metrics::RecordRejection(const char* path, Rejection reason) {

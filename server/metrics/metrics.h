@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "grpcpp/support/server_interceptor.h"
@@ -119,12 +120,30 @@ struct StateSources {
   std::function<int64_t()> memory_budget_bytes;
   std::function<int64_t()> memory_reserved_bytes;
   std::function<int64_t()> memory_rejections;
+  // Serving other hosts without TLS and authentication (--insecure): actserve_insecure 1.
+  bool insecure = false;
 };
 // The gauges actserve_requests_in_flight, actserve_compute_queue_depth, actserve_training_jobs,
 // actserve_training_memory_bytes, actserve_memory_budget_bytes, actserve_memory_reserved_bytes
-// and the counter actserve_memory_rejections_total, read from `sources` (an unset source reads 0).
+// and the counter actserve_memory_rejections_total, read from `sources` (an unset source reads 0),
+// and actserve_insecure.
 // The objects the sources read must outlive the exposer the collector is registered with.
 std::shared_ptr<prometheus::Collectable> NewStateCollector(StateSources sources);
+
+// One tenant's counters (server/admission/tenant_quotas.h, the job manager's per-tenant quota).
+struct TenantCounters {
+  std::string tenant;
+  int64_t requests = 0;       // calls admitted by the tenant's quotas
+  int64_t request_bytes = 0;  // their request bytes
+  int64_t calls_in_flight = 0;
+  // Refusals by reason: "rate", "calls", "bytes" (admission) and "jobs" (submits).
+  std::vector<std::pair<std::string, int64_t>> rejections;
+};
+// actserve_tenant_requests_total, actserve_tenant_request_bytes_total,
+// actserve_tenant_calls_in_flight and actserve_tenant_rejections_total{reason}, each labelled by
+// tenant, read from `source` at each scrape. What it reads must outlive the exposer.
+std::shared_ptr<prometheus::Collectable> NewTenantCollector(
+    std::function<std::vector<TenantCounters>()> source);
 
 }  // namespace actserve::server
 

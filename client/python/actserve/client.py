@@ -38,6 +38,14 @@ JobRef = Union[str, tpb.Job]
 SpecLike = Union[tpb.JobSpec, Mapping[str, Any], str, os.PathLike]
 
 
+def _read(path: Optional[str]) -> Optional[bytes]:
+    """The bytes of `path`, or None for no path."""
+    if not path:
+        return None
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def default_target() -> str:
     """$ACTSERVE_SERVER if set, else 127.0.0.1:50051."""
     return os.environ.get("ACTSERVE_SERVER") or DEFAULT_TARGET
@@ -153,6 +161,8 @@ class Client:
     """
 
     def __init__(self, target: Optional[str] = None, *, timeout: Optional[float] = 30.0,
+                 tls: bool = False, ca: Optional[str] = None, cert: Optional[str] = None,
+                 key: Optional[str] = None, token_file: Optional[str] = None,
                  credentials: Optional[grpc.ChannelCredentials] = None,
                  token: Optional[str] = None,
                  options: Sequence[Tuple[str, Any]] = ()):
@@ -161,10 +171,14 @@ class Client:
 
         timeout: the default deadline of each call in seconds (None: no deadline); streams
           (evaluate, watch) have none unless their call gives one.
-        credentials: grpc.ssl_channel_credentials(...) for a TLS server; None: plaintext.
-        token: sent as "authorization: Bearer <token>" with every call. The server does not
-          check credentials yet (the security work has not landed); these two are where TLS
-          and tokens plug in.
+        tls, ca, cert, key: TLS, as actctl's flags of the same names: tls=True checks the
+          server's certificate against the system's CAs, or against the PEM file `ca` (which
+          implies tls); `cert` and `key` are this client's PEM certificate and key, for a
+          server that requires one (mTLS).
+        token_file: a file whose first line is the bearer token.
+        credentials: grpc.ChannelCredentials of your own, instead of tls/ca/cert/key.
+        token: the token itself. Without token and token_file, $ACTSERVE_TOKEN if set. It is
+          sent as "authorization: Bearer <token>" with every call.
         options: extra grpc channel options. Message sizes are unlimited on the client
           side: the server's limits apply, and its RESOURCE_EXHAUSTED says which.
         """
@@ -172,6 +186,19 @@ class Client:
         self.timeout = timeout
         opts = [("grpc.max_receive_message_length", -1),
                 ("grpc.max_send_message_length", -1)] + list(options)
+        if credentials is None and (tls or ca or cert or key):
+            if bool(cert) != bool(key):
+                raise ValueError("cert and key go together: give both or neither")
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=_read(ca), private_key=_read(key),
+                certificate_chain=_read(cert))
+        if token is None and token_file:
+            lines = _read(token_file).decode().splitlines()
+            token = lines[0].strip() if lines else ""
+            if not token:
+                raise ValueError(f"token_file {token_file} is empty")
+        if token is None:
+            token = os.environ.get("ACTSERVE_TOKEN") or None
         if credentials is not None:
             self._channel = grpc.secure_channel(self.target, credentials, options=opts)
         else:
@@ -220,7 +247,7 @@ class Client:
         return self.timeout if timeout is DEFAULT else timeout
 
     def _error(self, e: grpc.RpcError) -> ActserveError:
-        return ActserveError.from_rpc_error(e, self.target)
+        return ActserveError.from_rpc_error(e, self.target, token_sent=self._metadata is not None)
 
     def _unary(self, method, request, timeout):
         try:
