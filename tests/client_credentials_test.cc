@@ -100,7 +100,8 @@ TEST_F(ClientCredentialsTest, WhatIsMissingIsNamed) {
     std::string args, env, expected;
     int rc;
   } cases[] = {
-      {"list" + Tls(), "", "the server requires a token: pass --token_file", 1},
+      {"list" + Tls(), "", "the server requires a token", 1},
+      {"list" + Tls(), "", "set ACTSERVE_TOKEN", 1},
       {"list" + Tls(), "ACTSERVE_TOKEN=act_wrong", "did not accept the token", 1},
       {"list" + TokenFile(), "", "if the server uses TLS, pass --tls", 1},
       {"list --tls" + TokenFile(), "", "not trusted: pass --ca", 1},

@@ -231,6 +231,16 @@ TEST_F(SecurityTest, RefusesToStartWithBrokenCredentialFiles) {
   }
 }
 
+TEST_F(SecurityTest, AnExpiredCertificateIsServedWithAWarningAndClientsRefuseIt) {
+  ASSERT_TRUE(pki_->Issue("server", "localhost", "ca", -1).ok());
+  auto server = ServerProcess::Start(
+      kServer, {"--tls_cert=" + pki_->pem("server"), "--tls_key=" + pki_->key("server")});
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_THAT((*server)->Stderr(), HasSubstr("the certificate expired on"));
+  EXPECT_EQ(HealthCheck(TlsChannel((*server)->address())).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
 // The role table, end to end: each token against each rpc.
 TEST_F(SecurityTest, EveryRoleAgainstEveryRpc) {
   ASSERT_TRUE(ReplaceFileForTest(tokens_, absl::StrCat(TokenLine("c", "alice", "compute"),
@@ -478,6 +488,43 @@ TEST_F(SecurityTest, TlsAndMutualTlsHandshakesWithTokens) {
   EXPECT_EQ(EveryRpc(TlsChannel((*mtls)->address(), "mallory")).at(forward)("c").error_code(),
             grpc::StatusCode::UNAVAILABLE)
       << "a client certificate from another CA";
+}
+
+TEST_F(SecurityTest, UnderMutualTlsAListedClientCertificateStandsInForAToken) {
+  ASSERT_TRUE(pki_->Issue("server", "localhost").ok());
+  ASSERT_TRUE(pki_->Issue("etl", "etl-client").ok());
+  ASSERT_TRUE(pki_->Issue("carol", "carol").ok());
+  ASSERT_TRUE(ReplaceFileForTest(tokens_, absl::StrCat("cert:etl-client etl compute,train\n",
+                                                       TokenLine("c", "alice", "compute")))
+                  .ok());
+  const std::vector<std::string> tls = {"--tls_cert=" + pki_->pem("server"),
+                                        "--tls_key=" + pki_->key("server"),
+                                        "--tokens_file=" + tokens_};
+  std::vector<std::string> mtls = tls;
+  mtls.push_back("--tls_client_ca=" + pki_->pem("ca"));
+  auto server = ServerProcess::Start(kServer, mtls);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string forward = "/actserve.v1.ActivationService/Forward";
+  grpc::Status s = EveryRpc(TlsChannel((*server)->address(), "etl")).at(forward)("");
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  // The line's roles apply: ListJobs needs train.
+  auto etl_train = v1::TrainingService::NewStub(TlsChannel((*server)->address(), "etl"));
+  v1::ListJobsRequest list;
+  v1::ListJobsResponse jobs;
+  grpc::ClientContext c;
+  Prepare(&c, "");
+  EXPECT_TRUE(etl_train->ListJobs(&c, list, &jobs).ok()) << "the line's train role";
+  s = EveryRpc(TlsChannel((*server)->address(), "carol")).at(forward)("");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(s.error_message(), HasSubstr("\"carol\" has no cert: line"));
+  s = EveryRpc(TlsChannel((*server)->address(), "carol")).at(forward)("c");
+  EXPECT_TRUE(s.ok()) << "a token still works: " << s.error_message();
+
+  // Without --tls_client_ca the server asks for no certificate: a token is needed.
+  auto tls_only = ServerProcess::Start(kServer, tls);
+  ASSERT_TRUE(tls_only.ok()) << tls_only.status();
+  s = EveryRpc(TlsChannel((*tls_only)->address(), "etl")).at(forward)("");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
 }
 
 TEST_F(SecurityTest, CertificateRotationWhileCallsRunFailsNoCall) {

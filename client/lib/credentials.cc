@@ -91,6 +91,7 @@ absl::Status ExplainCredentialFailure(const absl::Status& status, const ChannelO
   std::string hint;
   switch (status.code()) {
     case absl::StatusCode::kUnauthenticated:
+      if (absl::StrContains(m, "--token_file")) break;  // the server's message says it already
       hint = options.token.empty()
                  ? "the server requires a token: pass --token_file=FILE or set ACTSERVE_TOKEN"
                  : "the server did not accept the token of --token_file / ACTSERVE_TOKEN";

@@ -27,6 +27,9 @@ struct CallInfo {
   // Serialized size of the request message (0 when not known, e.g. at a stream's opening).
   int64_t request_bytes = 0;
   absl::string_view peer;  // "ipv4:127.0.0.1:40000"
+  // The subject common name of the client certificate the TLS handshake verified (mTLS); empty
+  // without one.
+  absl::string_view certificate_name;
   // The caller's tenant once authentication has named it (server/auth/auth_admission.h); empty
   // before, without a tokens file, and for open methods (health).
   absl::string_view tenant;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/time/clock.h"
+#include "server/auth/grpc_auth.h"
 
 namespace actserve::server {
 
@@ -121,11 +122,13 @@ absl::StatusOr<std::unique_ptr<Admission::Grant>> Handler::Admit(
     }
     return absl::string_view(joined);
   };
+  const std::string certificate_name = auth::ClientCertificateName(*context);
   absl::StatusOr<std::unique_ptr<Admission::Grant>> grant =
       admission_.Admit({.service = method.service,
                         .method = method.name,
                         .request_bytes = request_bytes,
                         .peer = peer,
+                        .certificate_name = certificate_name,
                         .header = header});
   if (!grant.ok()) CountRejection(method, Metrics::Rejection::kAdmission);
   return grant;

@@ -22,7 +22,8 @@ class AuthAdmission final : public Admission {
     if (std::optional<absl::string_view> value = call.header("authorization")) {
       values.push_back(*value);
     }
-    absl::StatusOr<Principal> principal = AuthenticateBearer(values, *tokens_.Current());
+    absl::StatusOr<Principal> principal =
+        Authenticate(values, call.certificate_name, *tokens_.Current());
     if (!principal.ok()) return principal.status();
     if (absl::Status allowed = Authorize(*principal, method); !allowed.ok()) return allowed;
     CallInfo named = call;  // the next rules (tenant quotas) meter the caller's tenant

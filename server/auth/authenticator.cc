@@ -51,4 +51,20 @@ absl::StatusOr<Principal> AuthenticateBearer(absl::Span<const absl::string_view>
   return *std::move(principal);
 }
 
+absl::StatusOr<Principal> Authenticate(absl::Span<const absl::string_view> authorization,
+                                       absl::string_view certificate_name,
+                                       const TokenTable& tokens) {
+  if (!authorization.empty() || certificate_name.empty()) {
+    return AuthenticateBearer(authorization, tokens);
+  }
+  std::optional<Principal> principal = tokens.FindCertificate(certificate_name);
+  if (!principal.has_value()) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "the client certificate \"", certificate_name,
+        "\" has no cert: line in the tokens file; send a token (\"authorization: Bearer "
+        "<token>\") or ask for the certificate to be listed"));
+  }
+  return *std::move(principal);
+}
+
 }  // namespace actserve::server::auth

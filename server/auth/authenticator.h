@@ -24,6 +24,14 @@ inline constexpr size_t kMaxAuthorizationBytes = 8 << 10;
 absl::StatusOr<Principal> AuthenticateBearer(absl::Span<const absl::string_view> authorization,
                                              const TokenTable& tokens);
 
+// A call's principal: its bearer token (as AuthenticateBearer) when it sends an authorization
+// value; otherwise, when it presented a client certificate that the TLS handshake verified
+// (mTLS: `certificate_name` is its subject common name, empty without one), the principal of
+// the tokens file's `cert:` line for that name. UNAUTHENTICATED otherwise, saying what to send.
+absl::StatusOr<Principal> Authenticate(absl::Span<const absl::string_view> authorization,
+                                       absl::string_view certificate_name,
+                                       const TokenTable& tokens);
+
 }  // namespace actserve::server::auth
 
 #endif  // ACTSERVE_SERVER_AUTH_AUTHENTICATOR_H_

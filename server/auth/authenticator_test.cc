@@ -14,8 +14,8 @@ namespace {
 using ::testing::HasSubstr;
 
 TokenTable Tokens() {
-  return *TokenTable::Parse(
-      absl::StrCat("sha256:", DigestToHex(DigestToken("s3cret")), " alice compute\n"));
+  return *TokenTable::Parse(absl::StrCat("sha256:", DigestToHex(DigestToken("s3cret")),
+                                         " alice compute\ncert:etl-client etl train\n"));
 }
 
 absl::StatusOr<Principal> Auth(std::vector<std::string> values) {
@@ -68,6 +68,27 @@ TEST(AuthenticatorTest, AcceptsAValueOfExactlyTheLimit) {
   ASSERT_EQ(value.size(), kMaxAuthorizationBytes);
   std::vector<absl::string_view> views = {value};
   EXPECT_TRUE(AuthenticateBearer(views, table).ok());
+}
+
+TEST(AuthenticatorTest, AVerifiedClientCertificateListedInTheFileStandsInForAToken) {
+  const TokenTable tokens = Tokens();
+  absl::StatusOr<Principal> etl = Authenticate({}, "etl-client", tokens);
+  ASSERT_TRUE(etl.ok()) << etl.status();
+  EXPECT_EQ(etl->tenant, "etl");
+  // A token, when sent, decides (and a bad one is refused even with a listed certificate).
+  const std::vector<absl::string_view> token = {"Bearer s3cret"};
+  absl::StatusOr<Principal> alice = Authenticate(token, "etl-client", tokens);
+  ASSERT_TRUE(alice.ok()) << alice.status();
+  EXPECT_EQ(alice->tenant, "alice");
+  const std::vector<absl::string_view> wrong = {"Bearer nope"};
+  EXPECT_EQ(Authenticate(wrong, "etl-client", tokens).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  // An unlisted certificate, and no certificate at all.
+  absl::StatusOr<Principal> unlisted = Authenticate({}, "mallory", tokens);
+  EXPECT_EQ(unlisted.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(unlisted.status().message(), HasSubstr("\"mallory\" has no cert: line"));
+  EXPECT_THAT(Authenticate({}, "", tokens).status().message(),
+              HasSubstr("the server requires a token"));
 }
 
 }  // namespace

@@ -14,6 +14,10 @@
 
 namespace actserve::server::auth {
 
+// The subject common name of the client certificate the call's TLS handshake verified (the
+// server requires one with --tls_client_ca), or "" without one.
+std::string ClientCertificateName(const grpc::ServerContextBase& context);
+
 // Authenticates and authorizes calls. With no tokens file, every call is let through as an
 // admin of the tenant "default" (the server then serves loopback only, or with --insecure: see
 // listen_policy.h). Thread-safe.

@@ -19,6 +19,9 @@ absl::StatusOr<ServerSecurity> SetUpSecurity(const SecurityFlags& flags) {
   const TlsFiles files{
       .cert = flags.tls_cert, .key = flags.tls_key, .client_ca = flags.tls_client_ca};
   if (absl::Status s = CheckTlsFiles(files); !s.ok()) return s;
+  if (const std::string warning = CertificateValidityWarning(files); !warning.empty()) {
+    std::fprintf(stderr, "actserve: warning: %s\n", warning.c_str());
+  }
   if (config.tls) {
     absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> tls =
         NewTlsServerCredentials(files, flags.reload_interval);

@@ -54,6 +54,24 @@ absl::Status TestPki::Issue(const std::string& name, const std::string& cn, cons
   return Run(absl::StrCat(key, " && ", sign));
 }
 
+absl::Status TestPki::IssueBetween(const std::string& name, const std::string& cn,
+                                   const std::string& start, const std::string& end) {
+  // `openssl ca` is the openssl command that sets both dates; it wants a configuration and a
+  // database of its own.
+  std::ofstream(dir_ + "/" + name + ".cnf")
+      << "[ca]\ndefault_ca = test\n[test]\ndatabase = " << name << ".index\nnew_certs_dir = .\n"
+      << "serial = " << name << ".serial\ndefault_md = sha256\npolicy = any\n"
+      << "copy_extensions = copy\n[any]\ncommonName = supplied\n";
+  std::ofstream(dir_ + "/" + name + ".index");
+  std::ofstream(dir_ + "/" + name + ".serial") << "01\n";
+  return Run(
+      absl::StrCat("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ",
+                   name, ".key -out ", name, ".csr -subj /CN=", cn,
+                   " -addext subjectAltName=DNS:localhost,IP:127.0.0.1 && openssl ca -config ",
+                   name, ".cnf -batch -notext -cert ca.pem -keyfile ca.key -in ", name,
+                   ".csr -startdate ", start, " -enddate ", end, " -out ", name, ".pem"));
+}
+
 absl::Status TestPki::Rotate(const std::string& name, const std::string& cn) {
   const std::string next = name + "-next";
   if (absl::Status s = Issue(next, cn); !s.ok()) return s;

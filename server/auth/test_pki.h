@@ -27,6 +27,12 @@ class TestPki {
   absl::Status Issue(const std::string& name, const std::string& cn, const std::string& ca = "ca",
                      int days = 2);
 
+  // name.pem and name.key as Issue makes them, signed by "ca", but valid only from `start` to
+  // `end` (openssl's YYYYMMDDHHMMSSZ): a certificate not yet valid, or expired. (Issue with
+  // negative `days` also makes an expired one.)
+  absl::Status IssueBetween(const std::string& name, const std::string& cn,
+                            const std::string& start, const std::string& end);
+
   // Replaces name.key, then name.pem, each atomically, with a new certificate for `cn` signed by
   // "ca" (as a certificate rotation does).
   absl::Status Rotate(const std::string& name, const std::string& cn);

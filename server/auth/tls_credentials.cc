@@ -106,6 +106,33 @@ absl::Status CheckTlsFiles(const TlsFiles& files) {
   return absl::OkStatus();
 }
 
+std::string CertificateValidityWarning(const TlsFiles& files) {
+  if (files.cert.empty()) return "";
+  absl::StatusOr<std::string> pem = ReadFile("--tls_cert", files.cert);
+  if (!pem.ok()) return "";
+  absl::StatusOr<Cert> cert = FirstCertificate("--tls_cert", files.cert, *pem);
+  if (!cert.ok()) return "";
+  // The date as OpenSSL prints it ("Dec  1 17:30:10 2026 GMT").
+  auto date = [](const ASN1_TIME* t) {
+    Bio out(BIO_new(BIO_s_mem()));
+    ASN1_TIME_print(out.get(), t);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(out.get(), &data);
+    return std::string(data, n > 0 ? static_cast<size_t>(n) : 0);
+  };
+  const ASN1_TIME* not_after = X509_get0_notAfter(cert->get());
+  const ASN1_TIME* not_before = X509_get0_notBefore(cert->get());
+  if (X509_cmp_current_time(not_after) < 0) {
+    return absl::StrCat("--tls_cert=", files.cert, ": the certificate expired on ", date(not_after),
+                        "; clients will refuse it until it is replaced");
+  }
+  if (X509_cmp_current_time(not_before) > 0) {
+    return absl::StrCat("--tls_cert=", files.cert, ": the certificate is not valid before ",
+                        date(not_before), "; clients will refuse it until then");
+  }
+  return "";
+}
+
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> NewTlsServerCredentials(
     const TlsFiles& files, absl::Duration refresh) {
   if (files.cert.empty()) {

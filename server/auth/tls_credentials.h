@@ -29,6 +29,12 @@ struct TlsFiles {
 // Called at start-up (the server refuses to start) and usable before a rotation.
 absl::Status CheckTlsFiles(const TlsFiles& files);
 
+// A warning when the first certificate of `files.cert` is outside its validity period now
+// ("--tls_cert=PATH: the certificate expired on Dec  1 17:30:10 2026 GMT; clients will refuse
+// it"), or "" when it is valid (or cannot be read: CheckTlsFiles reports that). The server still
+// starts: a rotation on disk may replace the certificate while it serves.
+std::string CertificateValidityWarning(const TlsFiles& files);
+
 // CheckTlsFiles, then credentials that watch the files every `refresh` (at least 1 s: gRPC's
 // provider counts whole seconds).
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> NewTlsServerCredentials(

@@ -183,6 +183,30 @@ TEST_F(TlsCredentialsTest, MutualTlsAdmitsOnlyClientsWithACertificateFromItsCa) 
   EXPECT_FALSE(Check(address, "ca", "selfie").ok()) << "a self-signed certificate";
 }
 
+TEST_F(TlsCredentialsTest, CertificatesOutsideTheirValidityAreRefusedAndNamed) {
+  // The server's own certificate, expired or not yet valid: it starts, warns, and clients refuse.
+  ASSERT_TRUE(pki_->Issue("server", "localhost", "ca", -1).ok());
+  EXPECT_THAT(CertificateValidityWarning(Files(false)), HasSubstr("the certificate expired on"));
+  std::string address = Serve(Files(false));
+  EXPECT_EQ(Check(address, "ca").error_code(), grpc::StatusCode::UNAVAILABLE) << "expired";
+  ASSERT_TRUE(pki_->IssueBetween("server", "localhost", "20400101000000Z", "20410101000000Z").ok());
+  EXPECT_THAT(CertificateValidityWarning(Files(false)), HasSubstr("is not valid before"));
+  address = Serve(Files(false));
+  EXPECT_EQ(Check(address, "ca").error_code(), grpc::StatusCode::UNAVAILABLE) << "not yet valid";
+
+  // Clients' certificates under mTLS.
+  ASSERT_TRUE(pki_->Issue("server", "localhost").ok());
+  EXPECT_EQ(CertificateValidityWarning(Files(true)), "");
+  ASSERT_TRUE(pki_->Issue("old", "old", "ca", -1).ok());
+  ASSERT_TRUE(pki_->IssueBetween("early", "early", "20400101000000Z", "20410101000000Z").ok());
+  ASSERT_TRUE(pki_->Issue("alice", "alice").ok());
+  address = Serve(Files(true));
+  EXPECT_TRUE(Check(address, "ca", "alice").ok());
+  EXPECT_FALSE(Check(address, "ca", "old").ok()) << "an expired client certificate";
+  EXPECT_FALSE(Check(address, "ca", "early").ok()) << "a client certificate not yet valid";
+  EXPECT_TRUE(Check(address, "ca", "alice").ok()) << "the server keeps serving";
+}
+
 // The certificate is rotated on disk while a client keeps calling: new connections get the new
 // certificate within a few seconds, and no call fails.
 TEST_F(TlsCredentialsTest, RotatedCertificateIsServedWithoutRestartOrFailedCalls) {

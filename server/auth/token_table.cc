@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -19,31 +20,51 @@ namespace {
 constexpr absl::string_view kDigestPrefix = "sha256:";
 constexpr int kMaxReportedErrors = 10;
 
-// One line's principal and digest, or what is wrong with it.
-absl::StatusOr<std::pair<TokenDigest, Principal>> ParseLine(absl::string_view line) {
+constexpr absl::string_view kCertificatePrefix = "cert:";
+
+// One line: a token's digest or a certificate's common name (`credential`), and its principal.
+struct Line {
+  std::optional<TokenDigest> digest;  // a sha256: line
+  std::string common_name;            // a cert: line
+  Principal principal;
+};
+
+// One line's entry, or what is wrong with it.
+absl::StatusOr<Line> ParseLine(absl::string_view line) {
   std::vector<absl::string_view> fields =
       absl::StrSplit(line, absl::ByAnyChar(" \t\r"), absl::SkipEmpty());
   if (fields.size() != 3) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "expected 3 fields \"sha256:<hex> <tenant> <role>[,<role>...]\", found ", fields.size()));
+        "expected 3 fields \"sha256:<hex> <tenant> <role>[,<role>...]\" (or cert:<common name> "
+        "first), found ",
+        fields.size()));
   }
-  if (!absl::StartsWith(fields[0], kDigestPrefix)) {
+  Line out;
+  if (absl::StartsWith(fields[0], kDigestPrefix)) {
+    absl::StatusOr<TokenDigest> digest = DigestFromHex(fields[0].substr(kDigestPrefix.size()));
+    if (!digest.ok()) return digest.status();
+    out.digest = *digest;
+  } else if (absl::StartsWith(fields[0], kCertificatePrefix)) {
+    out.common_name = std::string(fields[0].substr(kCertificatePrefix.size()));
+    if (out.common_name.empty()) {
+      return absl::InvalidArgumentError("cert: must be followed by the certificate's common name");
+    }
+  } else {
     return absl::InvalidArgumentError(
-        "the first field must be sha256:<hex digest of the token> (never the token itself)");
+        "the first field must be sha256:<hex digest of the token> (never the token itself) or "
+        "cert:<common name of a client certificate>");
   }
-  absl::StatusOr<TokenDigest> digest = DigestFromHex(fields[0].substr(kDigestPrefix.size()));
-  if (!digest.ok()) return digest.status();
   if (!IsValidTenant(fields[1])) {
     return absl::InvalidArgumentError(absl::StrCat(
         "tenant \"", fields[1], "\" must be 1 to 64 characters of letters, digits, '.', '_', '-'"));
   }
-  Principal principal{.tenant = std::string(fields[1])};
+  out.principal.tenant = std::string(fields[1]);
   for (absl::string_view name : absl::StrSplit(fields[2], ',')) {
     absl::StatusOr<Role> role = ParseRole(name);
     if (!role.ok()) return role.status();
-    principal.roles.Add(*role);
+    out.principal.roles.Add(*role);
   }
-  return std::make_pair(*digest, std::move(principal));
+  return out;
 }
 
 }  // namespace
@@ -65,18 +86,29 @@ absl::StatusOr<TokenTable> TokenTable::Parse(absl::string_view text) {
     ++line_number;
     line = absl::StripAsciiWhitespace(line);
     if (line.empty() || line.front() == '#') continue;
-    absl::StatusOr<std::pair<TokenDigest, Principal>> entry = ParseLine(line);
+    absl::StatusOr<Line> entry = ParseLine(line);
     if (!entry.ok()) {
       errors.push_back(absl::StrCat("line ", line_number, ": ", entry.status().message()));
       continue;
     }
+    if (!entry->digest.has_value()) {
+      for (const CertificateEntry& seen : table.certificates_) {
+        if (seen.common_name == entry->common_name) {
+          errors.push_back(
+              absl::StrCat("line ", line_number, ": this certificate name appears twice"));
+          break;
+        }
+      }
+      table.certificates_.push_back({std::move(entry->common_name), std::move(entry->principal)});
+      continue;
+    }
     for (const Entry& seen : table.entries_) {
-      if (DigestsEqual(seen.digest, entry->first)) {
+      if (DigestsEqual(seen.digest, *entry->digest)) {
         errors.push_back(absl::StrCat("line ", line_number, ": this digest appears twice"));
         break;
       }
     }
-    table.entries_.push_back({entry->first, std::move(entry->second)});
+    table.entries_.push_back({*entry->digest, std::move(entry->principal)});
   }
   if (!errors.empty()) {
     const int more = static_cast<int>(errors.size()) - kMaxReportedErrors;
@@ -120,6 +152,13 @@ std::optional<Principal> TokenTable::Find(absl::string_view token) const {
   }
   if (found == nullptr) return std::nullopt;
   return found->principal;
+}
+
+std::optional<Principal> TokenTable::FindCertificate(absl::string_view common_name) const {
+  for (const CertificateEntry& entry : certificates_) {
+    if (entry.common_name == common_name) return entry.principal;
+  }
+  return std::nullopt;
 }
 
 }  // namespace actserve::server::auth

@@ -93,6 +93,28 @@ TEST(TokenTableTest, RejectsADigestListedTwice) {
   EXPECT_THAT(table.status().message(), HasSubstr("line 2: this digest appears twice"));
 }
 
+TEST(TokenTableTest, CertificateLinesNameAClientCertificatesCommonName) {
+  absl::StatusOr<TokenTable> table = TokenTable::Parse(
+      absl::StrCat(Line("t", "alice", "compute"), "cert:svc-etl.example.com etl train\n"));
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_EQ(table->size(), 2);
+  std::optional<Principal> etl = table->FindCertificate("svc-etl.example.com");
+  ASSERT_TRUE(etl.has_value());
+  EXPECT_EQ(etl->tenant, "etl");
+  EXPECT_TRUE(etl->roles.Grants(Role::kTrain));
+  EXPECT_FALSE(table->FindCertificate("svc-etl").has_value()) << "exact names only";
+  EXPECT_FALSE(table->Find("svc-etl.example.com").has_value()) << "a name is not a token";
+  EXPECT_FALSE(table->FindCertificate("t").has_value()) << "a token is not a name";
+
+  absl::StatusOr<TokenTable> twice =
+      TokenTable::Parse("cert:a alice compute\ncert:a bob compute\n");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_THAT(twice.status().message(), HasSubstr("line 2: this certificate name appears twice"));
+  absl::StatusOr<TokenTable> empty = TokenTable::Parse("cert: alice compute\n");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_THAT(empty.status().message(), HasSubstr("cert: must be followed by"));
+}
+
 TEST(TokenTableTest, ReportsTheFirstTenErrorsAndCountsTheRest) {
   std::string text;
   for (int i = 0; i < 25; ++i) text += "bad line\n";
