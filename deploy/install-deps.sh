@@ -20,6 +20,9 @@ PACKAGES="cmake make g++ pkg-config libabsl-dev libeigen3-dev libgtest-dev libgm
 # symbolizer (reports name functions, and tsan.supp's race: entries match them).
 # TLS and tokens (server/auth/): libcrypto for SHA-256 and key checks, openssl for the tests' CA.
 PACKAGES="$PACKAGES libssl-dev openssl"
+# /metrics over HTTPS (--metrics_tls): libmicrohttpd with GnuTLS (civetweb's TLS crashes on
+# Debian 12, server/auth/README.md).
+PACKAGES="$PACKAGES libmicrohttpd-dev"
 if [ "${1:-}" = "--bench" ]; then
   PACKAGES="$PACKAGES libdnnl-dev ocl-icd-opencl-dev libopenblas0-openmp"
 fi

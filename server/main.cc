@@ -43,6 +43,7 @@
 #include "server/compute/compute_pool.h"
 #include "server/jobs/job_manager.h"
 #include "server/metrics/exposer_options.h"
+#include "server/metrics/https_endpoint.h"
 #include "server/metrics/metrics.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1:50051",
@@ -114,6 +115,9 @@ ABSL_FLAG(bool, insecure, false,
           "certificates).");
 ABSL_FLAG(bool, reflection, false,
           "Serve gRPC reflection on a non-loopback --address too (on loopback it is always on).");
+ABSL_FLAG(bool, metrics_tls, false,
+          "Serve /metrics over HTTPS (TLS 1.2 and later) with the certificate and key of "
+          "--tls_cert and --tls_key, read at start (a rotation needs a restart here).");
 ABSL_FLAG(absl::Duration, credentials_reload, absl::Seconds(1),
           "How often the TLS files and the tokens file are checked for changes.");
 
@@ -232,39 +236,62 @@ std::vector<TenantCounters> TenantCountersOf(const std::vector<TenantUsage>& usa
   return out;
 }
 
-// The metrics endpoint on --metrics_address, and what it serves: `metrics` and the gauges read
-// from `state`. The exposer holds its collectables weakly; they live here with it.
+// The metrics endpoint on --metrics_address (HTTP through prometheus-cpp's Exposer, or HTTPS
+// with --metrics_tls), and what it serves: `metrics` and the gauges read from `state`. The
+// endpoint holds its collectables weakly; they live here with it.
 struct MetricsEndpoint {
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
-  std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<prometheus::Exposer> exposer;  // HTTP
+  std::unique_ptr<HttpsMetricsEndpoint> https;   // or HTTPS
+
+  bool serving() const { return exposer != nullptr || https != nullptr; }
+  void Add(std::shared_ptr<prometheus::Collectable> collectable) {
+    if (exposer != nullptr) exposer->RegisterCollectable(collectable);
+    if (https != nullptr) https->RegisterCollectable(collectable);
+    collectables.push_back(std::move(collectable));
+  }
+  int port() const {
+    return https != nullptr ? https->port()
+                            : static_cast<int>(exposer->GetListeningPorts().front());
+  }
 };
 // False (after saying why) if it cannot listen.
 bool ServeMetrics(const Metrics& metrics, StateSources state, MetricsEndpoint* endpoint) {
   const std::string address = absl::GetFlag(FLAGS_metrics_address);
-  endpoint->collectables = metrics.Collectables();
-  endpoint->collectables.push_back(NewStateCollector(std::move(state)));
-  try {
-    endpoint->exposer = NewExposer(address);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "actserve: cannot serve metrics on %s (%s)\n", address.c_str(), e.what());
-    return false;
+  if (absl::GetFlag(FLAGS_metrics_tls)) {
+    absl::StatusOr<std::unique_ptr<HttpsMetricsEndpoint>> https = HttpsMetricsEndpoint::Start(
+        address, absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key));
+    if (!https.ok()) {
+      std::fprintf(stderr, "actserve: %s\n", std::string(https.status().message()).c_str());
+      return false;
+    }
+    endpoint->https = *std::move(https);
+  } else {
+    try {
+      endpoint->exposer = NewExposer(address);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "actserve: cannot serve metrics on %s (%s)\n", address.c_str(),
+                   e.what());
+      return false;
+    }
   }
-  for (const auto& c : endpoint->collectables) endpoint->exposer->RegisterCollectable(c);
+  for (auto& c : metrics.Collectables()) endpoint->Add(std::move(c));
+  endpoint->Add(NewStateCollector(std::move(state)));
   return true;
 }
 
 // The lines scripts wait for, on stdout: where the server listens (first) and its metrics.
 void AnnounceListening(int port, int compute_threads, int training_workers,
-                       const prometheus::Exposer* exposer) {
+                       const MetricsEndpoint& metrics) {
   const std::string address = absl::GetFlag(FLAGS_address);
   std::printf("actserve: listening on %s:%d (%d compute threads, %d training workers)\n",
               address.substr(0, address.rfind(':')).c_str(), port, compute_threads,
               training_workers);
-  if (exposer != nullptr) {
+  if (metrics.serving()) {
     const std::string metrics_address = absl::GetFlag(FLAGS_metrics_address);
-    std::printf("actserve: metrics on http://%s:%d/metrics\n",
-                metrics_address.substr(0, metrics_address.rfind(':')).c_str(),
-                exposer->GetListeningPorts().front());
+    std::printf("actserve: metrics on %s://%s:%d/metrics\n",
+                metrics.https != nullptr ? "https" : "http",
+                metrics_address.substr(0, metrics_address.rfind(':')).c_str(), metrics.port());
   }
   std::fflush(stdout);
 }
@@ -349,6 +376,12 @@ int Run() {
     std::fprintf(stderr, "actserve: %s\n", std::string(security.status().message()).c_str());
     return 1;
   }
+  if (absl::GetFlag(FLAGS_metrics_tls) && absl::GetFlag(FLAGS_tls_cert).empty()) {
+    std::fprintf(stderr,
+                 "actserve: --metrics_tls serves the certificate of --tls_cert and --tls_key: "
+                 "pass them too\n");
+    return 1;
+  }
   std::fprintf(stderr, "actserve: security: %s\n", security->summary.c_str());
   OwnedBackends backends = OpenBackends();
   std::unique_ptr<Metrics> metrics;  // null: no metrics
@@ -414,16 +447,15 @@ int Run() {
                     &endpoint)) {
     return 1;
   }
-  if (endpoint.exposer != nullptr && quotas != nullptr) {
-    endpoint.collectables.push_back(NewTenantCollector(
+  if (endpoint.serving() && quotas != nullptr) {
+    endpoint.Add(NewTenantCollector(
         [&quotas, &jobs] { return TenantCountersOf(quotas->Usage(), jobs.owner_rejections()); }));
-    endpoint.exposer->RegisterCollectable(endpoint.collectables.back());
   }
   int port = 0;
   std::unique_ptr<grpc::Server> server =
       StartServer({&activation, &training}, *security, metrics.get(), &port);
   if (server == nullptr) return 1;
-  AnnounceListening(port, compute_threads, job_options.workers, endpoint.exposer.get());
+  AnnounceListening(port, compute_threads, job_options.workers, endpoint);
 
   int signal = 0;
   sigwait(&signals, &signal);

@@ -231,6 +231,43 @@ TEST_F(SecurityTest, RefusesToStartWithBrokenCredentialFiles) {
   }
 }
 
+TEST_F(SecurityTest, MetricsOverHttpsWithTheServersCertificate) {
+  ASSERT_TRUE(pki_->Issue("server", "localhost").ok());
+  auto server = ServerProcess::Start(
+      kServer,
+      {"--tls_cert=" + pki_->pem("server"), "--tls_key=" + pki_->key("server"), "--metrics_tls"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string url = (*server)->metrics_url();
+  ASSERT_EQ(url.substr(0, 8), "https://") << url;
+  auto [rc, text] = RunCommand("curl -sf --cacert " + pki_->pem("ca") + " " + url);
+  EXPECT_EQ(rc, 0) << url;
+  EXPECT_THAT(text, HasSubstr("\nactserve_insecure 0\n"));
+  EXPECT_THAT(text, HasSubstr("grpc_server_started_total{"));
+  std::tie(rc, text) = RunCommand("curl -sf --max-time 5 " + url);
+  EXPECT_NE(rc, 0) << "a client that does not trust the CA";
+  std::tie(rc, text) = RunCommand("curl -sf --max-time 5 http" + url.substr(5));
+  EXPECT_NE(rc, 0) << "plain HTTP on the HTTPS port";
+  std::tie(rc, text) = RunCommand("curl -sf --max-time 5 --tlsv1.0 --tls-max 1.1 --cacert " +
+                                  pki_->pem("ca") + " " + url);
+  EXPECT_NE(rc, 0) << "TLS 1.1";
+  std::tie(rc, text) = RunCommand("curl -s --cacert " + pki_->pem("ca") + " " +
+                                  url.substr(0, url.size() - 8) + "/other");
+  EXPECT_THAT(text, HasSubstr("only /metrics is served"));
+  std::tie(rc, text) = RunCommand("curl -sf --cacert " + pki_->pem("ca") + " " + url);
+  EXPECT_EQ(rc, 0) << "still serving";
+  // 30 connections that never start their handshake do not hold up a scrape.
+  const std::string port = url.substr(url.rfind(':') + 1, url.size() - url.rfind(':') - 9);
+  std::tie(rc, text) = RunCommand(absl::StrCat(
+      "bash -c 'for i in $(seq 30); do (exec 3<>/dev/tcp/127.0.0.1/", port,
+      "; sleep 5) 2>/dev/null & done; sleep 0.5; curl -sf --max-time 1 --cacert ", pki_->pem("ca"),
+      " ", url, " >/dev/null; echo scrape=$?; kill $(jobs -p) 2>/dev/null'"));
+  EXPECT_THAT(text, HasSubstr("scrape=0"));
+
+  auto without_cert = ServerProcess::Start(kServer, {"--metrics_tls"});
+  ASSERT_FALSE(without_cert.ok());
+  EXPECT_THAT(without_cert.status().message(), HasSubstr("--metrics_tls serves the certificate"));
+}
+
 TEST_F(SecurityTest, AnExpiredCertificateIsServedWithAWarningAndClientsRefuseIt) {
   ASSERT_TRUE(pki_->Issue("server", "localhost", "ca", -1).ok());
   auto server = ServerProcess::Start(
