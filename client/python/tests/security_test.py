@@ -42,7 +42,7 @@ class SecurityTest(unittest.TestCase):
             harness.server_binary(), "--tls_cert=" + cls.path("server.pem"),
             "--tls_key=" + cls.path("server.key"), "--tls_client_ca=" + cls.path("ca.pem"),
             "--tokens_file=" + cls.tokens, "--tenant_rps=5", "--tenant_burst=5")
-        cls.target = "localhost:" + cls.server.address.rsplit(":", 1)[1]
+        cls.target = cls.server.address  # 127.0.0.1: an IP SAN of the certificate
 
     @classmethod
     def tearDownClass(cls):
