@@ -23,6 +23,9 @@ PACKAGES="$PACKAGES libssl-dev openssl"
 # /metrics over HTTPS (--metrics_tls): libmicrohttpd with GnuTLS (civetweb's TLS crashes on
 # Debian 12, server/auth/README.md).
 PACKAGES="$PACKAGES libmicrohttpd-dev"
+# Durable training jobs (--state_dir, server/jobs/): SQLite for the job store, zlib's CRC-32
+# for the checksummed records.
+PACKAGES="$PACKAGES libsqlite3-dev zlib1g-dev"
 if [ "${1:-}" = "--bench" ]; then
   PACKAGES="$PACKAGES libdnnl-dev ocl-icd-opencl-dev libopenblas0-openmp"
 fi

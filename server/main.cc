@@ -35,6 +35,7 @@
 #include "server/admission/memory_budget.h"
 #include "server/admission/tenant_quotas.h"
 #include "server/api/activation_service.h"
+#include "server/api/convert_training.h"
 #include "server/api/handler.h"
 #include "server/api/training_service.h"
 #include "server/auth/auth_admission.h"
@@ -42,6 +43,7 @@
 #include "server/auth/server_security.h"
 #include "server/compute/compute_pool.h"
 #include "server/jobs/job_manager.h"
+#include "server/jobs/job_store.h"
 #include "server/metrics/exposer_options.h"
 #include "server/metrics/https_endpoint.h"
 #include "server/metrics/metrics.h"
@@ -83,6 +85,19 @@ ABSL_FLAG(int, max_queued_jobs, 64,
           "Training jobs that may wait for a worker; more get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int, max_retained_jobs, 256,
           "Ended training jobs kept for GetJob, WatchJob and Predict; the oldest go first.");
+ABSL_FLAG(std::string, state_dir, "",
+          "Directory for the durable job store: accepted training jobs, their checkpoints and "
+          "results survive restarts and crashes (kill -9), and running jobs resume from their last "
+          "checkpoint. Empty: jobs live in memory and a restart loses them. One server per "
+          "directory (a lock refuses a second).");
+ABSL_FLAG(int64_t, checkpoint_steps, 500,
+          "With --state_dir: a running job is checkpointed once this many steps and "
+          "--checkpoint_interval have both passed since its last checkpoint.");
+ABSL_FLAG(absl::Duration, checkpoint_interval, absl::Seconds(10),
+          "With --state_dir: the least time between two checkpoints of a job.");
+ABSL_FLAG(absl::Duration, retain_jobs_for, absl::Hours(24 * 30),
+          "Ended training jobs older than this are forgotten (with --max_retained_jobs), "
+          "from memory and the state directory. inf: kept until displaced.");
 ABSL_FLAG(absl::Duration, max_job_time, absl::Minutes(30),
           "Longest a training job may train; it then fails with DEADLINE_EXCEEDED.");
 ABSL_FLAG(int64_t, max_job_parameters, int64_t{16} << 20,
@@ -152,6 +167,9 @@ sigset_t BlockStopSignals() {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A file-size limit (ulimit -f) makes a write fail with EFBIG, which the job store handles as
+  // a full disk, rather than end the process.
+  signal(SIGXFSZ, SIG_IGN);
   return signals;
 }
 
@@ -205,7 +223,10 @@ JobManagerOptions JobOptionsFromFlags(const Backends& backends) {
   return {.workers = workers > 0 ? workers : std::max(1, HardwareThreads() / 2),
           .max_queued = absl::GetFlag(FLAGS_max_queued_jobs),
           .max_retained = absl::GetFlag(FLAGS_max_retained_jobs),
-          .cuda_device = backends.cuda_device};
+          .cuda_device = backends.cuda_device,
+          .max_age = absl::GetFlag(FLAGS_retain_jobs_for),
+          .checkpoint_steps = std::max<int64_t>(1, absl::GetFlag(FLAGS_checkpoint_steps)),
+          .checkpoint_interval = absl::GetFlag(FLAGS_checkpoint_interval)};
 }
 
 // A per-tenant limit from its flag: 0 gives `fallback`, a negative value no limit (0).
@@ -332,10 +353,13 @@ std::unique_ptr<grpc::Server> StartServer(const std::vector<grpc::Service*>& ser
 // Lame duck first: health says NOT_SERVING and new calls get UNAVAILABLE (clients and load
 // balancers move on) while accepted calls, streams and training jobs finish; then the server
 // shuts down, cancelling only what outlived --drain_deadline.
-void Drain(grpc::Server& server, CallTracker& calls, JobManager& jobs) {
+void Drain(grpc::Server& server, CallTracker& calls, JobManager& jobs, bool durable) {
   server.GetHealthCheckService()->SetServingStatus(false);
   calls.StartDraining();
   jobs.StartDraining();
+  // Durable jobs do not hold the drain up: they stop at their next step and the next server on
+  // the state directory resumes them.
+  if (durable) jobs.Suspend();
   // The lame-duck period lasts at least 1 s (or the whole deadline if shorter), so that clients
   // between two calls meet UNAVAILABLE rather than a closed port.
   const absl::Duration drain = absl::GetFlag(FLAGS_drain_deadline);
@@ -426,9 +450,31 @@ int Run() {
   }
   Handler handler(pool, calls, authenticated != nullptr ? *authenticated : *memory, metrics.get());
   job_options.budget = &budget;
+  const TrainingLimits training_limits = TrainingLimitsFromFlags();
+  std::unique_ptr<JobStore> store;
+  if (!absl::GetFlag(FLAGS_state_dir).empty()) {
+    absl::StatusOr<std::unique_ptr<JobStore>> opened =
+        JobStore::Open(absl::GetFlag(FLAGS_state_dir));
+    if (!opened.ok()) {
+      std::fprintf(stderr, "actserve: %s\n", std::string(opened.status().message()).c_str());
+      return 1;
+    }
+    store = *std::move(opened);
+    if (!store->salvage_report().empty()) {
+      std::fprintf(stderr, "actserve: %s\n", store->salvage_report().c_str());
+    }
+    job_options.store = store.get();
+    job_options.rebuild = [&training_limits, &backends](const std::string& recipe) {
+      return RebuildJobInput(recipe, training_limits, backends.view);
+    };
+    job_options.rebuild_network = RebuildNetwork;
+  } else {
+    std::fprintf(stderr,
+                 "actserve: training jobs live in memory (no --state_dir): a restart loses them\n");
+  }
   JobManager jobs(job_options, metrics.get());
   const auth::CallGuard guard(security->tokens.get());
-  TrainingServiceImpl training(jobs, handler, backends.view, TrainingLimitsFromFlags(), guard);
+  TrainingServiceImpl training(jobs, handler, backends.view, training_limits, guard);
   ActivationServiceImpl activation(
       backends.view, handler, {.max_elements = absl::GetFlag(FLAGS_max_elements)}, metrics.get());
 
@@ -440,6 +486,8 @@ int Run() {
                      .jobs_queued = [&jobs] { return jobs.queued(); },
                      .jobs_running = [&jobs] { return jobs.running(); },
                      .jobs_memory_bytes = [&jobs] { return jobs.memory_bytes(); },
+                     .job_store_bytes = store == nullptr ? std::function<int64_t()>()
+                                                         : [&store] { return store->bytes_used(); },
                      .memory_budget_bytes = [&budget] { return budget.capacity(); },
                      .memory_reserved_bytes = [&budget] { return budget.stats().reserved; },
                      .memory_rejections = [&budget] { return budget.stats().rejections; },
@@ -461,7 +509,7 @@ int Run() {
   sigwait(&signals, &signal);
   std::fprintf(stderr, "actserve: %s, draining (up to %s)\n", strsignal(signal),
                absl::FormatDuration(absl::GetFlag(FLAGS_drain_deadline)).c_str());
-  Drain(*server, calls, jobs);
+  Drain(*server, calls, jobs, store != nullptr);
   std::fprintf(stderr, "actserve: stopped\n");
   return 0;
 }

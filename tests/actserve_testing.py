@@ -56,8 +56,9 @@ def make_pki(d):
 class ServerProcess:
     """actserve on 127.0.0.1 with free gRPC and metrics ports; `address` is host:port."""
 
-    def __init__(self, binary, *args):
-        self.proc = subprocess.Popen([binary, "--address=127.0.0.1:0",
+    def __init__(self, binary, *args, prefix=()):
+        """`prefix`: a command the server runs under (such as prlimit and its options)."""
+        self.proc = subprocess.Popen([*prefix, binary, "--address=127.0.0.1:0",
                                       "--metrics_address=127.0.0.1:0", *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
@@ -65,6 +66,15 @@ class ServerProcess:
         if not m:
             raise RuntimeError("server did not start: " + line + self.proc.stderr.read())
         self.address = m.group(1)
+        self._metrics_address = None
+
+    @property
+    def metrics_address(self):
+        """host:port of /metrics, from the line after "listening on"."""
+        if self._metrics_address is None:
+            line = self.proc.stdout.readline()
+            self._metrics_address = re.search(r"metrics on https?://(\S+)/metrics", line).group(1)
+        return self._metrics_address
 
     def stop(self):
         """SIGTERM, then the exit status."""

@@ -52,6 +52,7 @@ def main():
     services = yaml.safe_load(r.stdout)["services"]
     replicas = sorted(s for s in services if s.startswith("actserve-"))
     check("at least 3 actserve replicas", len(replicas) >= 3, str(replicas))
+    state_volumes = {}
     for name in replicas:
         s = services[name]
         args = dict(a.split("=", 1) for a in s.get("command", []) if "=" in a)
@@ -70,6 +71,14 @@ def main():
               seconds(s.get("stop_grace_period", "10s")) > drain + 1)
         check(f"{name}: serves on every interface inside its network, publishes nothing",
               args.get("--address") == "0.0.0.0:50051" and not s.get("ports"))
+        state = args.get("--state_dir")
+        sources = [v.split(":")[0] if isinstance(v, str) else v.get("source")
+                   for v in s.get("volumes", [])
+                   if (v.split(":")[1] if isinstance(v, str) else v.get("target")) == state]
+        state_volumes[name] = sources[0] if sources else None
+    check("every replica keeps its jobs in its own named volume at --state_dir",
+          all(state_volumes.values()) and len(set(state_volumes.values())) == len(replicas),
+          str(state_volumes))
     published = [p for s in services.values() for p in s.get("ports", [])]
     check("every published port is on 127.0.0.1 (an insecure local demo)",
           published and all(str(p.get("host_ip", "")) == "127.0.0.1" if isinstance(p, dict)

@@ -5,7 +5,8 @@ tests/k8s_schema/); and the rendered objects follow the conventions of deploy/RE
 non-root, read-only root file system, capabilities dropped, requests = limits, native gRPC
 probes, preStop + --drain_deadline < terminationGracePeriodSeconds, the ports of the flags
 ConfigMap are the container's, a ClusterIP and a headless Service over the pods, an HPA and a
-PodDisruptionBudget for the Deployment, a NetworkPolicy, a Secret placeholder, and in production
+PodDisruptionBudget for the StatefulSet, --state_dir on each replica's own volume claim, a
+NetworkPolicy, a Secret placeholder, and in production
 a ServiceMonitor and a gRPC Ingress that routes training calls by job key.
 Exit 77 (ctest: skipped) where kubectl (or kustomize) is absent, or, after the convention checks
 pass, where the schema packages are absent and npm cannot install them.
@@ -59,8 +60,8 @@ def conventions(name, objs):
     by_kind = {}
     for o in objs:
         by_kind.setdefault(o["kind"], []).append(o)
-    deps = by_kind.get("Deployment", [])
-    check(f"{name}: one Deployment", len(deps) == 1)
+    deps = by_kind.get("StatefulSet", [])
+    check(f"{name}: one StatefulSet", len(deps) == 1 and not by_kind.get("Deployment"))
     if len(deps) != 1:
         return
     dep = deps[0]
@@ -115,8 +116,21 @@ def conventions(name, objs):
     grace = pod.get("terminationGracePeriodSeconds", 30)
     check(f"{name}: grace period {grace}s > preStop {pre_s}s + drain {drain}s + 1s lame duck",
           pre_s > 0 and grace > pre_s + drain + 1)
-    check(f"{name}: rolling updates never go below the replica count",
-          dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0)
+    update = dep["spec"].get("updateStrategy", {})
+    check(f"{name}: rolling updates replace one pod at a time",
+          update.get("type", "RollingUpdate") == "RollingUpdate" and
+          update.get("rollingUpdate", {}).get("maxUnavailable", 1) == 1)
+    claims = {t["metadata"]["name"]: t for t in dep["spec"].get("volumeClaimTemplates", [])}
+    state = flags.get("--state_dir")
+    check(f"{name}: --state_dir is each replica's own volume claim, kept on scale-down",
+          state is not None and mounts.get(state) in claims and mounts[state] not in volumes and
+          claims[mounts[state]]["spec"]["accessModes"] == ["ReadWriteOnce"] and
+          dep["spec"].get("persistentVolumeClaimRetentionPolicy", {}).get("whenScaled",
+                                                                           "Retain") == "Retain"
+          and psc.get("fsGroup") == psc.get("runAsUser"), f"--state_dir={state}")
+    check(f"{name}: the StatefulSet's governing Service is the headless one",
+          any(s["metadata"]["name"] == dep["spec"].get("serviceName") and
+              s["spec"].get("clusterIP") == "None" for s in by_kind.get("Service", [])))
     svcs = by_kind.get("Service", [])
     clusterip = [s for s in svcs if s["spec"].get("clusterIP") != "None"]
     headless = [s for s in svcs if s["spec"].get("clusterIP") == "None"]
@@ -126,9 +140,9 @@ def conventions(name, objs):
               any(p["name"] == "grpc" and p["targetPort"] in ("grpc", ports["grpc"])
                   for p in s["spec"]["ports"]) for s in svcs))
     hpas = by_kind.get("HorizontalPodAutoscaler", [])
-    check(f"{name}: an HPA scales the Deployment",
+    check(f"{name}: an HPA scales the StatefulSet",
           len(hpas) == 1 and hpas[0]["spec"]["scaleTargetRef"]["name"] == dep["metadata"]["name"]
-          and hpas[0]["spec"]["scaleTargetRef"]["kind"] == "Deployment" and
+          and hpas[0]["spec"]["scaleTargetRef"]["kind"] == "StatefulSet" and
           1 <= hpas[0]["spec"]["minReplicas"] <= hpas[0]["spec"]["maxReplicas"])
     pdbs = by_kind.get("PodDisruptionBudget", [])
     check(f"{name}: a PodDisruptionBudget over the pods allows one disruption at a time",

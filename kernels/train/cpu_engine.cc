@@ -59,6 +59,26 @@ class CpuEngine final : public Engine {
     return out;
   }
 
+  absl::StatusOr<EngineState> SaveState() override {
+    EngineState state;
+    optimizer_->Save(&state.optimizer_steps, &state.first_moments, &state.second_moments);
+    state.stats = stats_;
+    return state;
+  }
+
+  absl::Status RestoreState(const EngineState& state) override {
+    bool fits = state.stats.size() == stats_.size();
+    for (size_t l = 0; fits && l < stats_.size(); ++l) {
+      fits = state.stats[l].alive.size() == stats_[l].alive.size();
+    }
+    if (!fits ||
+        !optimizer_->Restore(state.optimizer_steps, state.first_moments, state.second_moments)) {
+      return absl::InvalidArgumentError("the checkpoint's state does not fit this network");
+    }
+    stats_ = state.stats;
+    return absl::OkStatus();
+  }
+
  private:
   struct Set {
     Matrix x, y;

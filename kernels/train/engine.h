@@ -20,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "kernels/train/checkpoint.h"
 #include "kernels/train/dataset.h"
 #include "kernels/train/diagnostics.h"
 #include "kernels/train/spec.h"
@@ -66,6 +67,16 @@ class Engine {
 
   // Every layer's diagnostics since the last call (or the first step), and a new period.
   virtual absl::StatusOr<std::vector<LayerDiagnostics>> TakeDiagnostics() = 0;
+
+  // The optimizer's step count and moments and the period's diagnostic sums, for a checkpoint;
+  // RestoreState (after SetWeights) puts them back. UNIMPLEMENTED where the engine cannot: its
+  // jobs are not checkpointed, and resume from their first step.
+  virtual absl::StatusOr<EngineState> SaveState() {
+    return absl::UnimplementedError("this engine's state cannot be checkpointed");
+  }
+  virtual absl::Status RestoreState(const EngineState& /*state*/) {
+    return absl::UnimplementedError("this engine's state cannot be checkpointed");
+  }
 
  protected:
   // The tensors of a layer that the optimizer updates.

@@ -3,6 +3,7 @@
 #ifndef ACTSERVE_KERNELS_TRAIN_OPTIMIZER_H_
 #define ACTSERVE_KERNELS_TRAIN_OPTIMIZER_H_
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <numbers>
@@ -90,6 +91,32 @@ class Optimizer {
   // The moment buffers `kind` keeps per element: 0 (SGD), 1 (momentum, Nesterov), 2 (Adam).
   static int MomentsPerElement(OptimizerKind kind) {
     return kind == OptimizerKind::kSgd ? 0 : kind == OptimizerKind::kAdam ? 2 : 1;
+  }
+
+  // The step count and moments, in double (exact for float); Restore takes what Save gave for an
+  // optimizer of the same spec and sizes, false otherwise.
+  void Save(int64_t* steps, std::vector<std::vector<double>>* first,
+            std::vector<std::vector<double>>* second) const {
+    *steps = t_;
+    first->assign(m_.size(), {});
+    second->assign(v_.size(), {});
+    for (size_t i = 0; i < m_.size(); ++i) {
+      (*first)[i].assign(m_[i].begin(), m_[i].end());
+      (*second)[i].assign(v_[i].begin(), v_[i].end());
+    }
+  }
+  bool Restore(int64_t steps, const std::vector<std::vector<double>>& first,
+               const std::vector<std::vector<double>>& second) {
+    if (steps < 0 || first.size() != m_.size() || second.size() != v_.size()) return false;
+    for (size_t i = 0; i < m_.size(); ++i) {
+      if (first[i].size() != m_[i].size() || second[i].size() != v_[i].size()) return false;
+    }
+    t_ = steps;
+    for (size_t i = 0; i < m_.size(); ++i) {
+      std::copy(first[i].begin(), first[i].end(), m_[i].begin());
+      std::copy(second[i].begin(), second[i].end(), v_[i].begin());
+    }
+    return true;
   }
 
   size_t state_bytes() const {

@@ -39,19 +39,22 @@ class Run {
 
     const int64_t steps_per_epoch = (rows + batch - 1) / batch;
     std::vector<int64_t> order(rows);
-    double best = INFINITY;
-    int64_t waited = 0;
-    std::vector<LayerWeights> best_weights;
     TrainResult result;
+    if (options_.resume_from != nullptr) {
+      ACTSERVE_RETURN_IF_ERROR(Resume(*options_.resume_from, steps_per_epoch));
+      result.epochs = steps_ / steps_per_epoch;
+    }
 
-    for (int64_t epoch = 0; epoch < spec_.epochs && result.outcome == Outcome::kCompleted;
-         ++epoch) {
+    for (int64_t epoch = steps_ / steps_per_epoch;
+         epoch < spec_.epochs && result.outcome == Outcome::kCompleted; ++epoch) {
       lr_ = LearningRate(spec_.optimizer, epoch, spec_.epochs);
       std::iota(order.begin(), order.end(), 0);
       if (spec_.shuffle) Shuffle(order, DeriveSeed(DeriveSeed(spec_.seed, kShuffleStream), epoch));
       ACTSERVE_RETURN_IF_ERROR(engine_->BeginEpoch(order));
-      for (int64_t s = 0; s < steps_per_epoch; ++s) {
+      for (int64_t s = steps_ - epoch * steps_per_epoch; s < steps_per_epoch; ++s) {
         if (absl::Status stop = CheckStop(); !stop.ok()) {
+          // Stopped from outside (a server suspending its jobs): the run can resume from here.
+          if (absl::IsCancelled(stop)) ACTSERVE_RETURN_IF_ERROR(MaybeCheckpoint());
           result.outcome = absl::IsCancelled(stop) ? Outcome::kCancelled : Outcome::kFailed;
           result.failure = stop;
           break;
@@ -77,22 +80,26 @@ class Run {
             s + 1 < steps_per_epoch) {
           ACTSERVE_RETURN_IF_ERROR(Report(epoch, /*epoch_end=*/false).status());
         }
+        if (s + 1 < steps_per_epoch) ACTSERVE_RETURN_IF_ERROR(MaybeCheckpoint());
       }
       if (result.outcome != Outcome::kCompleted) break;
       result.epochs = epoch + 1;
       ACTSERVE_ASSIGN_OR_RETURN(double monitored, Report(epoch, /*epoch_end=*/true));
       if (spec_.patience > 0) {
-        if (monitored < best - spec_.min_delta) {
-          best = monitored;
-          waited = 0;
-          ACTSERVE_ASSIGN_OR_RETURN(best_weights, engine_->Weights());
-        } else if (++waited >= spec_.patience) {
+        if (monitored < best_ - spec_.min_delta) {
+          best_ = monitored;
+          waited_ = 0;
+          ACTSERVE_ASSIGN_OR_RETURN(best_weights_, engine_->Weights());
+        } else if (++waited_ >= spec_.patience) {
           result.outcome = Outcome::kEarlyStopped;
         }
       }
+      if (result.outcome == Outcome::kCompleted && epoch + 1 < spec_.epochs) {
+        ACTSERVE_RETURN_IF_ERROR(MaybeCheckpoint());
+      }
     }
-    if (result.outcome == Outcome::kEarlyStopped && !best_weights.empty()) {
-      ACTSERVE_RETURN_IF_ERROR(engine_->SetWeights(best_weights));
+    if (result.outcome == Outcome::kEarlyStopped && !best_weights_.empty()) {
+      ACTSERVE_RETURN_IF_ERROR(engine_->SetWeights(best_weights_));
     }
     result.steps = steps_;
     ACTSERVE_ASSIGN_OR_RETURN(result.weights, engine_->Weights());
@@ -124,6 +131,65 @@ class Run {
   }
 
  private:
+  // Takes the checkpoint's state; the next step is its step + 1.
+  absl::Status Resume(const TrainCheckpoint& c, int64_t steps_per_epoch) {
+    if (c.step < 0 || c.step > spec_.epochs * steps_per_epoch) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "the checkpoint is at step %d; this job has %d", c.step, spec_.epochs * steps_per_epoch));
+    }
+    ACTSERVE_RETURN_IF_ERROR(ValidateWeights(spec_, c.weights, "checkpoint.weights"));
+    if (!c.best_weights.empty()) {
+      ACTSERVE_RETURN_IF_ERROR(ValidateWeights(spec_, c.best_weights, "checkpoint.best_weights"));
+    }
+    ACTSERVE_RETURN_IF_ERROR(engine_->SetWeights(c.weights));
+    ACTSERVE_RETURN_IF_ERROR(engine_->RestoreState(c.engine));
+    steps_ = c.step;
+    start_ = absl::Now() - absl::Seconds(c.elapsed_seconds);
+    period_ = {c.period_loss_sum, c.period_rows, c.period_correct, c.period_predicted};
+    best_ = c.best;
+    waited_ = c.waited;
+    best_weights_ = c.best_weights;
+    last_train_ = {c.last_train_loss, c.last_train_accuracy, c.last_train_measured};
+    last_validation_ = {c.last_validation_loss, c.last_validation_accuracy,
+                        c.last_validation_measured};
+    return absl::OkStatus();
+  }
+
+  // Hands a checkpoint to on_checkpoint when checkpoint_due says so (never again once the
+  // engine has said it cannot save its state).
+  absl::Status MaybeCheckpoint() {
+    if (!options_.on_checkpoint || !options_.checkpoint_due || !can_checkpoint_ ||
+        !options_.checkpoint_due(steps_)) {
+      return absl::OkStatus();
+    }
+    absl::StatusOr<EngineState> state = engine_->SaveState();
+    if (absl::IsUnimplemented(state.status())) {
+      can_checkpoint_ = false;
+      return absl::OkStatus();
+    }
+    ACTSERVE_RETURN_IF_ERROR(state.status());
+    TrainCheckpoint c;
+    c.step = steps_;
+    c.elapsed_seconds = absl::ToDoubleSeconds(absl::Now() - start_);
+    ACTSERVE_ASSIGN_OR_RETURN(c.weights, engine_->Weights());
+    c.engine = *std::move(state);
+    c.period_loss_sum = period_.loss_sum;
+    c.period_rows = period_.rows;
+    c.period_correct = period_.correct;
+    c.period_predicted = period_.predicted;
+    c.best = best_;
+    c.waited = waited_;
+    c.best_weights = best_weights_;
+    c.last_train_loss = last_train_.loss;
+    c.last_train_accuracy = last_train_.accuracy;
+    c.last_train_measured = last_train_.measured;
+    c.last_validation_loss = last_validation_.loss;
+    c.last_validation_accuracy = last_validation_.accuracy;
+    c.last_validation_measured = last_validation_.measured;
+    options_.on_checkpoint(c);
+    return absl::OkStatus();
+  }
+
   // Fisher-Yates with Philox draws: the same order for the same seed on every machine.
   static void Shuffle(std::vector<int64_t>& order, uint64_t seed) {
     for (int64_t i = static_cast<int64_t>(order.size()) - 1; i > 0; --i) {
@@ -211,8 +277,13 @@ class Run {
 
   const TrainSpec& spec_;
   const TrainOptions& options_;
-  const absl::Time start_;
+  absl::Time start_;  // elapsed time counts from here (earlier when resumed)
   std::unique_ptr<Engine> engine_;
+  // Early stopping: the best monitored loss, epochs without improvement, the best weights.
+  double best_ = INFINITY;
+  int64_t waited_ = 0;
+  std::vector<LayerWeights> best_weights_;
+  bool can_checkpoint_ = true;
   PeriodStats period_;
   Measured last_train_, last_validation_;  // of the last report
   bool has_validation_ = false, has_accuracy_ = false;

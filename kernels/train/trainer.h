@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "kernels/backend.h"
+#include "kernels/train/checkpoint.h"
 #include "kernels/train/dataset.h"
 #include "kernels/train/diagnostics.h"
 #include "kernels/train/engine.h"
@@ -65,6 +66,18 @@ struct TrainOptions {
   // Polled before every step and every evaluation chunk; true stops the job as kCancelled.
   std::function<bool()> stop_requested;
   absl::Duration max_wall_time = absl::InfiniteDuration();
+  // Checkpoints: after every step between two steps of an epoch, after each epoch but the
+  // last, and where stop_requested stops the run, `checkpoint_due(steps done)` is asked; when it
+  // says yes, `on_checkpoint` gets the run's state (on the training thread; it may keep what it
+  // needs). Both empty: none are taken, nor are they where the engine cannot save its state
+  // (Engine::SaveState).
+  std::function<bool(int64_t step)> checkpoint_due;
+  std::function<void(const TrainCheckpoint&)> on_checkpoint;
+  // Resume from a checkpoint an earlier run of the same spec, data and engine kind took: the run
+  // continues with the steps, reports and result the uninterrupted run has after it. The wall
+  // time limit and elapsed_seconds count the checkpoint's elapsed time. INVALID_ARGUMENT when it
+  // does not fit the spec.
+  const TrainCheckpoint* resume_from = nullptr;
 };
 
 // Trains the network `spec` describes on `train` (validation: `validation`, or the spec's split

@@ -324,5 +324,137 @@ TEST_F(TrainerTest, PredictReproducesTheTrainedModelsAccuracy) {
   EXPECT_NEAR(correct / 400.0, r.train_accuracy, 1e-12);
 }
 
+// A run resumed from any of its checkpoints takes the uninterrupted run's remaining steps: the
+// same reports (but their times) and bit-identical weights, with shuffling, rrelu's training
+// noise, Adam with L2, a learnable parameter, mid-epoch reports and early stopping's state.
+TEST_F(TrainerTest, ResumedFromAnyCheckpointEndsBitIdentical) {
+  for (DType dtype : {DType::kFloat32, DType::kFloat64}) {
+    TrainSpec spec = Classifier(2, {12, 12}, "rrelu", 3);
+    spec.layers[1].activation.activation = "prelu";
+    spec.dtype = dtype;
+    spec.optimizer = {.kind = OptimizerKind::kAdam, .learning_rate = 0.01, .l2 = 1e-3};
+    spec.epochs = 4;
+    spec.batch_size = 32;
+    spec.report_every_steps = 3;
+    spec.validation_fraction = 0.2;
+    spec.patience = 3;
+    spec.seed = 9;
+    Dataset data = Data("blobs", 300);
+    ASSERT_TRUE(Validate(spec, data, Dataset(), Limits()).ok());
+
+    auto train = [&](const TrainCheckpoint* from, std::vector<Progress>* progress,
+                     std::vector<TrainCheckpoint>* checkpoints) {
+      TrainOptions options;
+      options.backend = backend_.get();
+      options.on_progress = [progress](const Progress& p) { progress->push_back(p); };
+      options.checkpoint_due = [](int64_t) { return true; };
+      options.on_checkpoint = [checkpoints](const TrainCheckpoint& c) {
+        if (checkpoints != nullptr) checkpoints->push_back(c);
+      };
+      options.resume_from = from;
+      absl::StatusOr<TrainResult> r = Train(spec, data, Dataset(), options);
+      EXPECT_TRUE(r.ok()) << r.status();
+      return r.ok() ? *r : TrainResult();
+    };
+    std::vector<Progress> whole;
+    std::vector<TrainCheckpoint> checkpoints;
+    const TrainResult expected = train(nullptr, &whole, &checkpoints);
+    ASSERT_EQ(checkpoints.size(), 4u * 8 - 1);  // 8 steps an epoch; none after the last step
+
+    for (const TrainCheckpoint& c : checkpoints) {
+      SCOPED_TRACE(testing::Message()
+                   << "dtype " << static_cast<int>(dtype) << ", step " << c.step);
+      std::vector<Progress> rest;
+      const TrainResult resumed = train(&c, &rest, nullptr);
+      EXPECT_EQ(resumed.steps, expected.steps);
+      EXPECT_EQ(resumed.epochs, expected.epochs);
+      EXPECT_EQ(resumed.train_loss, expected.train_loss);
+      EXPECT_EQ(resumed.validation_loss, expected.validation_loss);
+      ASSERT_EQ(resumed.weights.size(), expected.weights.size());
+      for (size_t l = 0; l < expected.weights.size(); ++l) {
+        EXPECT_EQ(resumed.weights[l].weights, expected.weights[l].weights);
+        EXPECT_EQ(resumed.weights[l].bias, expected.weights[l].bias);
+        EXPECT_EQ(resumed.weights[l].activation_param, expected.weights[l].activation_param);
+      }
+      // The reports after the checkpoint's step, field by field.
+      std::vector<Progress> tail;
+      for (const Progress& p : whole) {
+        if (p.step > c.step) tail.push_back(p);
+      }
+      ASSERT_EQ(rest.size(), tail.size());
+      for (size_t i = 0; i < tail.size(); ++i) {
+        EXPECT_EQ(rest[i].step, tail[i].step);
+        EXPECT_EQ(rest[i].epoch, tail[i].epoch);
+        EXPECT_EQ(rest[i].train_loss, tail[i].train_loss);
+        EXPECT_EQ(rest[i].validation_loss, tail[i].validation_loss);
+        ASSERT_EQ(rest[i].layers.size(), tail[i].layers.size());
+        for (size_t l = 0; l < tail[i].layers.size(); ++l) {
+          EXPECT_EQ(rest[i].layers[l].gradient_norm, tail[i].layers[l].gradient_norm);
+          EXPECT_EQ(rest[i].layers[l].dead_fraction, tail[i].layers[l].dead_fraction);
+          EXPECT_EQ(rest[i].layers[l].activation_std, tail[i].layers[l].activation_std);
+        }
+      }
+      EXPECT_GE(rest.empty() ? c.elapsed_seconds : rest[0].elapsed_seconds, c.elapsed_seconds);
+    }
+  }
+}
+
+// A run stopped from outside (a server suspending its jobs) checkpoints the step it stopped
+// at, mid-epoch or at an epoch's start, and a run resumed from there ends bit-identical.
+TEST_F(TrainerTest, AStoppedRunCheckpointsWhereItStops) {
+  TrainSpec spec = Classifier(2, {8}, "rrelu", 2);
+  spec.optimizer = {.kind = OptimizerKind::kAdam, .learning_rate = 0.01};
+  spec.epochs = 3;
+  spec.batch_size = 16;
+  spec.report_every_steps = 1;      // the stop below counts steps by their reports
+  Dataset data = Data("xor", 128);  // 8 steps an epoch
+  const TrainResult expected = Run(spec, data);
+  for (int64_t stop_at : {1, 5, 7, 8, 9, 16}) {
+    SCOPED_TRACE(testing::Message() << "stopped after step " << stop_at);
+    int64_t done = 0;
+    std::vector<TrainCheckpoint> checkpoints;
+    TrainOptions options;
+    options.backend = backend_.get();
+    options.on_progress = [&done](const Progress& p) { done = p.step; };
+    options.stop_requested = [&done, stop_at] { return done >= stop_at; };
+    options.checkpoint_due = [&done, stop_at](int64_t) { return done >= stop_at; };
+    options.on_checkpoint = [&checkpoints](const TrainCheckpoint& c) { checkpoints.push_back(c); };
+    absl::StatusOr<TrainResult> stopped = Train(spec, data, Dataset(), options);
+    ASSERT_TRUE(stopped.ok()) << stopped.status();
+    EXPECT_EQ(stopped->steps, stop_at);
+    ASSERT_FALSE(checkpoints.empty());
+    EXPECT_EQ(checkpoints.back().step, stop_at);
+
+    TrainOptions resume;
+    resume.backend = backend_.get();
+    resume.resume_from = &checkpoints.back();
+    absl::StatusOr<TrainResult> rest = Train(spec, data, Dataset(), resume);
+    ASSERT_TRUE(rest.ok()) << rest.status();
+    EXPECT_EQ(rest->steps, expected.steps);
+    EXPECT_EQ(rest->train_loss, expected.train_loss);
+    for (size_t l = 0; l < expected.weights.size(); ++l) {
+      EXPECT_EQ(rest->weights[l].weights, expected.weights[l].weights);
+      EXPECT_EQ(rest->weights[l].bias, expected.weights[l].bias);
+    }
+  }
+}
+
+TEST_F(TrainerTest, ACheckpointOfAnotherNetworkIsRefused) {
+  TrainSpec spec = Classifier(2, {8}, "tanh", 2);
+  spec.epochs = 1;
+  Dataset data = Data("xor", 64);
+  TrainCheckpoint c;
+  c.step = 1;
+  c.weights.resize(2);  // empty tensors: not this network's
+  TrainOptions options;
+  options.backend = backend_.get();
+  options.resume_from = &c;
+  absl::StatusOr<TrainResult> r = Train(spec, data, Dataset(), options);
+  EXPECT_FALSE(r.ok());
+  c.step = 1000;  // past the job's last step
+  r = Train(spec, data, Dataset(), options);
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+}
+
 }  // namespace
 }  // namespace actserve::train

@@ -163,6 +163,14 @@ absl::StatusOr<train::Dataset> ToDataset(const v1::Data& data, const std::string
 
 }  // namespace
 
+// The network of a spec: its inputs, layers and loss (the dtype is read before).
+absl::Status ToNetwork(const v1::JobSpec& proto, int64_t inputs, train::TrainSpec* spec) {
+  spec->inputs = inputs;
+  for (const v1::Layer& layer : proto.layers()) spec->layers.push_back(ToLayer(layer));
+  ACTSERVE_ASSIGN_OR_RETURN(spec->loss, LossTable().ToCore(proto.loss(), "loss"));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<JobInput> ToJobInput(const v1::JobSpec& proto, const TrainingLimits& limits,
                                     const Backends& backends) {
   JobInput in;
@@ -174,9 +182,8 @@ absl::StatusOr<JobInput> ToJobInput(const v1::JobSpec& proto, const TrainingLimi
   ACTSERVE_ASSIGN_OR_RETURN(in.train, ToDataset(proto.data(), "data", limits, true));
   ACTSERVE_ASSIGN_OR_RETURN(in.validation,
                             ToDataset(proto.validation_data(), "validation_data", limits, false));
-  spec.inputs = proto.inputs() != 0 ? proto.inputs() : in.train.features;
-  for (const v1::Layer& layer : proto.layers()) spec.layers.push_back(ToLayer(layer));
-  ACTSERVE_ASSIGN_OR_RETURN(spec.loss, LossTable().ToCore(proto.loss(), "loss"));
+  ACTSERVE_RETURN_IF_ERROR(
+      ToNetwork(proto, proto.inputs() != 0 ? proto.inputs() : in.train.features, &spec));
   ACTSERVE_ASSIGN_OR_RETURN(spec.optimizer, ToOptimizer(proto.optimizer()));
   const v1::Initialization& init = proto.init();
   ACTSERVE_ASSIGN_OR_RETURN(spec.init, InitKindTable().ToCore(init.kind(), "init.kind"));
@@ -367,7 +374,8 @@ v1::JobSpec WithoutInlineData(const v1::JobSpec& spec) {
 absl::StatusOr<JobRequest> ToJobRequest(const v1::JobSpec& spec, const TrainingLimits& limits,
                                         const Backends& backends) {
   JobRequest request{.name = spec.name(),
-                     .description = WithoutInlineData(spec).SerializeAsString()};
+                     .description = WithoutInlineData(spec).SerializeAsString(),
+                     .recipe = spec.SerializeAsString()};
   ACTSERVE_ASSIGN_OR_RETURN(request.input, ToJobInput(spec, limits, backends));
   return request;
 }
@@ -405,6 +413,26 @@ absl::StatusOr<std::vector<JobRequest>> ToSweepRequests(const v1::SubmitSweepReq
     jobs.push_back(*std::move(job));
   }
   return jobs;
+}
+
+absl::StatusOr<JobInput> RebuildJobInput(const std::string& recipe, const TrainingLimits& limits,
+                                         const Backends& backends) {
+  v1::JobSpec spec;
+  if (!spec.ParseFromString(recipe)) {
+    return absl::DataLossError("the stored job description does not parse");
+  }
+  return ToJobInput(spec, limits, backends);
+}
+
+absl::StatusOr<train::TrainSpec> RebuildNetwork(const std::string& description, int64_t inputs) {
+  v1::JobSpec proto;
+  if (!proto.ParseFromString(description)) {
+    return absl::DataLossError("the stored job description does not parse");
+  }
+  train::TrainSpec spec;
+  ACTSERVE_ASSIGN_OR_RETURN(spec.dtype, DTypeTable().ToCore(proto.dtype(), "dtype"));
+  ACTSERVE_RETURN_IF_ERROR(ToNetwork(proto, inputs, &spec));
+  return spec;
 }
 
 int64_t GenerationBytes(const v1::JobSpec& spec) {
@@ -447,6 +475,7 @@ void ToProto(const JobView& job, v1::Job* out) {
   if (!job.error.ok()) ToWireError(job.error, out->mutable_error());
   if (!job.weights.empty()) ToProto(job.spec, job.weights, out->mutable_weights());
   out->set_memory_bytes(job.memory_bytes);
+  out->set_resumed(job.resumed);
 }
 
 void ToProto(const SweepView& sweep, v1::Sweep* out) {

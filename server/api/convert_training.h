@@ -34,6 +34,12 @@ struct TrainingLimits {
 // BACKEND_CUDA trains on the GPU and is UNAVAILABLE without one; the other values train on the CPU.
 absl::StatusOr<JobInput> ToJobInput(const v1::JobSpec& spec, const TrainingLimits& limits,
                                     const Backends& backends);
+// The input of a stored job again, from its JobRequest::recipe (after a restart).
+absl::StatusOr<JobInput> RebuildJobInput(const std::string& recipe, const TrainingLimits& limits,
+                                         const Backends& backends);
+// An ended job's network (inputs, layers, loss, dtype) from its JobRequest::description and its
+// input width, for GetJob's weights and Predict after a restart.
+absl::StatusOr<train::TrainSpec> RebuildNetwork(const std::string& description, int64_t inputs);
 // ToJobInput, with the job's name and the description a Job echoes (without inline data).
 absl::StatusOr<JobRequest> ToJobRequest(const v1::JobSpec& spec, const TrainingLimits& limits,
                                         const Backends& backends);

@@ -155,7 +155,13 @@ absl::StatusOr<SubmitOptions> SubmitOptionsOf(const grpc::CallbackServerContext&
 TrainingServiceImpl::TrainingServiceImpl(JobManager& jobs, Handler& handler,
                                          const Backends& backends, const TrainingLimits& limits,
                                          const auth::CallGuard& guard)
-    : jobs_(jobs), handler_(handler), backends_(backends), limits_(limits), guard_(guard) {}
+    : jobs_(jobs), handler_(handler), backends_(backends), limits_(limits), guard_(guard) {
+  // Jobs recovered from the durable store keep their owners.
+  for (const JobView& job : jobs_.List()) {
+    owners_.Record(job.id, job.owner);
+    if (!job.sweep_id.empty()) owners_.Record(job.sweep_id, job.owner);
+  }
+}
 
 absl::StatusOr<auth::Principal> TrainingServiceImpl::Caller(
     const grpc::CallbackServerContext& context, const Method& method) const {

@@ -7,11 +7,14 @@
 
 namespace actserve::server {
 
-Job::Job(std::string id, std::string sweep_id, JobRequest request)
+Job::Job(std::string id, std::string sweep_id, JobRequest request, std::string owner,
+         std::string request_id)
     : id_(std::move(id)),
       sweep_id_(std::move(sweep_id)),
       name_(std::move(request.name)),
       description_(std::move(request.description)),
+      owner_(std::move(owner)),
+      request_id_(std::move(request_id)),
       create_time_(absl::Now()) {
   absl::MutexLock lock(&mu_);
   JobInput& input = request.input;
@@ -21,15 +24,52 @@ Job::Job(std::string id, std::string sweep_id, JobRequest request)
   input_ = std::make_unique<JobInput>(std::move(input));
 }
 
+Job::Job(const JobRecord& r)
+    : id_(r.id),
+      sweep_id_(r.sweep_id),
+      name_(r.name),
+      description_(r.description),
+      owner_(r.owner),
+      request_id_(r.request_id),
+      create_time_(r.create_time) {
+  absl::MutexLock lock(&mu_);
+  state_ = r.state;
+  start_time_ = r.start_time;
+  end_time_ = r.end_time;
+  error_ = r.error;
+  resumed_ = r.resumed;
+  checkpoint_ = r.checkpoint;
+  checkpoint_step_ = r.checkpoint_step;
+}
+
+JobRecord Job::Record() const {
+  return {.id = id_,
+          .sweep_id = sweep_id_,
+          .name = name_,
+          .description = description_,
+          .owner = owner_,
+          .request_id = request_id_,
+          .state = state_,
+          .create_time = create_time_,
+          .start_time = start_time_,
+          .end_time = end_time_,
+          .resumed = resumed_,
+          .error = error_,
+          .checkpoint = checkpoint_,
+          .checkpoint_step = checkpoint_step_};
+}
+
 JobView Job::View(bool include_weights) const {
   JobView view;
   view.id = id_;
+  view.owner = owner_;
   view.name = name_;
   view.sweep_id = sweep_id_;
   view.description = description_;
   view.create_time = create_time_;
   absl::MutexLock lock(&mu_);
   view.state = state_;
+  view.resumed = resumed_;
   view.start_time = start_time_;
   view.end_time = end_time_;
   view.reports = static_cast<int64_t>(reports_.size());

@@ -21,6 +21,7 @@
 #include "kernels/train/trainer.h"
 #include "server/admission/memory_budget.h"
 #include "server/jobs/job_state.h"
+#include "server/jobs/job_store.h"
 
 namespace actserve::server {
 
@@ -38,13 +39,18 @@ struct JobRequest {
   // The job's description as the API echoes it (the API layer serializes it), opaque to the
   // manager and returned as given in every JobView.
   std::string description;
+  // What rebuilds the input after a restart (JobManagerOptions::rebuild): the API's full
+  // description, data included. Kept only in the durable store, never in memory.
+  std::string recipe;
   JobInput input;
 };
 
 // A job as it stands when read.
 struct JobView {
   std::string id, name, sweep_id, description;
+  std::string owner;  // the submitting tenant (SubmitOptions::owner)
   JobState state = JobState::kQueued;
+  int64_t resumed = 0;  // times it came back after the server stopped while it ran
   absl::Time create_time, start_time = absl::InfinitePast(), end_time = absl::InfinitePast();
   int64_t reports = 0;
   std::optional<train::Progress> last_progress;
@@ -66,7 +72,10 @@ class JobListener {
 
 class Job {
  public:
-  Job(std::string id, std::string sweep_id, JobRequest request);
+  Job(std::string id, std::string sweep_id, JobRequest request, std::string owner,
+      std::string request_id);
+  // A job as the durable store kept it (recovery): its record's values, no input yet.
+  explicit Job(const JobRecord& record);
 
   const std::string& id() const { return id_; }
   JobView View(bool include_weights) const;
@@ -89,8 +98,10 @@ class Job {
   friend class JobManager;
 
   void Notify();
+  // The job's record for the durable store.
+  JobRecord Record() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  const std::string id_, sweep_id_, name_, description_;
+  const std::string id_, sweep_id_, name_, description_, owner_, request_id_;
   const absl::Time create_time_;
   std::atomic<bool> cancel_requested_{false};
 
@@ -105,6 +116,11 @@ class Job {
   absl::Time start_time_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time end_time_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   int64_t memory_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  // The durable store's view: resumptions, the last checkpoint, reports already stored.
+  int64_t resumed_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string checkpoint_ ABSL_GUARDED_BY(mu_);
+  int64_t checkpoint_step_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t reports_stored_ ABSL_GUARDED_BY(mu_) = 0;
   // The job's charge to the memory budget, given back when it ends (after its input is freed).
   MemoryBudget::Reservation reservation_ ABSL_GUARDED_BY(mu_);
 

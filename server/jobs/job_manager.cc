@@ -1,10 +1,13 @@
 #include "server/jobs/job_manager.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <iterator>
 #include <new>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -51,16 +54,25 @@ absl::Status UnknownSweep(const std::string& id) {
 
 JobManager::JobManager(const JobManagerOptions& options, Metrics* metrics)
     : options_(options), metrics_(metrics) {
+  if (options_.store != nullptr) Recover();
   for (int i = 0; i < std::max(1, options_.workers); ++i) workers_.emplace_back([this] { Work(); });
 }
 
 JobManager::~JobManager() {
+  Suspend();
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  CancelAll();
   for (std::thread& t : workers_) t.join();
+}
+
+void JobManager::Suspend() {
+  if (options_.store == nullptr) return CancelAll();
+  suspending_.store(true);  // running jobs stop before their next step, their end unstored
+  absl::MutexLock lock(&mu_);
+  draining_ = true;
+  queue_.clear();  // still queued in the store
 }
 
 void JobManager::CancelAll() {
@@ -171,61 +183,133 @@ absl::StatusOr<std::vector<MemoryBudget::Reservation>> JobManager::ChargeEstimat
   return out;
 }
 
+std::vector<std::shared_ptr<Job>> JobManager::MakeJobs(
+    std::vector<JobRequest>& requests, const std::string& sweep_id,
+    std::vector<MemoryBudget::Reservation> charges, const SubmitOptions& options) {
+  std::vector<std::shared_ptr<Job>> jobs;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    JobRequest request;
+    request.name = requests[i].name;
+    request.description = requests[i].description;
+    request.input = std::move(requests[i].input);  // the recipe stays for Persist
+    // A sweep's request id names the sweep, not its jobs.
+    auto job = std::make_shared<Job>(NewJobId(), sweep_id, std::move(request), options.owner,
+                                     sweep_id.empty() ? options.request_id : "");
+    absl::MutexLock job_lock(&job->mu_);
+    job->reservation_ = std::move(charges[i]);
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
+}
+
+absl::Status JobManager::Persist(const std::vector<std::shared_ptr<Job>>& jobs,
+                                 std::vector<JobRequest>& requests, const SweepRecord* sweep) {
+  if (options_.store == nullptr) return absl::OkStatus();
+  std::vector<std::pair<JobRecord, std::string>> rows;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    absl::MutexLock lock(&jobs[i]->mu_);
+    rows.emplace_back(jobs[i]->Record(), std::move(requests[i].recipe));
+  }
+  absl::Status s = options_.store->Add(rows, sweep);
+  if (s.ok()) return s;
+  if (metrics_ != nullptr) metrics_->RecordStoreError("submit");
+  return absl::Status(s.code(), absl::StrCat("the job could not be stored durably, so it was not "
+                                             "accepted; retry later: ",
+                                             s.message()));
+}
+
+void JobManager::Unpersist(const std::vector<std::string>& ids) {
+  if (options_.store == nullptr) return;
+  for (const std::string& id : ids) {
+    absl::Status s = options_.store->Delete(id);
+    if (!s.ok()) {
+      std::fprintf(stderr, "actserve: forgetting %s in the job store: %s\n", id.c_str(),
+                   std::string(s.message()).c_str());
+      if (metrics_ != nullptr) metrics_->RecordStoreError("delete");
+    }
+  }
+}
+
+void JobManager::Hold(const std::shared_ptr<Job>& job, bool active) {
+  const int64_t seq = next_seq_++;
+  jobs_[seq] = job;
+  seq_[job->id()] = seq;
+  if (active && !job->owner_.empty()) {
+    active_owner_[job->id()] = job->owner_;
+    ++active_by_owner_[job->owner_];
+  }
+}
+
+void JobManager::Enqueue(const std::shared_ptr<Job>& job) {
+  Hold(job, /*active=*/true);
+  queue_.push_back(job);
+  if (metrics_ != nullptr) metrics_->RecordJobSubmitted();
+}
+
 absl::StatusOr<JobView> JobManager::Submit(JobRequest request, SubmitOptions options) {
   std::vector<JobRequest> requests;
   requests.push_back(std::move(request));
   ACTSERVE_ASSIGN_OR_RETURN(std::vector<MemoryBudget::Reservation> charges,
                             ChargeEstimates(requests, std::move(options.generation)));
-  absl::MutexLock lock(&mu_);
-  if (std::optional<std::string> first = Submitted(options.request_id)) {
-    if (std::shared_ptr<Job> job = Lookup(*first)) return job->View(false);
-  }
-  ACTSERVE_RETURN_IF_ERROR(CheckRoom(1, options.deadline, options.owner));
-  std::shared_ptr<Job> job =
-      Enqueue(std::move(requests[0]), "", std::move(charges[0]), options.owner);
-  if (!options.request_id.empty()) request_ids_[options.request_id] = job->id();
-  return job->View(false);
-}
-
-std::shared_ptr<Job> JobManager::Enqueue(JobRequest request, const std::string& sweep_id,
-                                         MemoryBudget::Reservation reservation,
-                                         const std::string& owner) {
-  const int64_t seq = next_seq_++;
-  auto job = std::make_shared<Job>(NewJobId(), sweep_id, std::move(request));
+  absl::MutexLock submit_lock(&submit_mu_);
   {
-    absl::MutexLock job_lock(&job->mu_);
-    job->reservation_ = std::move(reservation);
+    absl::MutexLock lock(&mu_);
+    if (std::optional<std::string> first = Submitted(options.request_id)) {
+      if (std::shared_ptr<Job> job = Lookup(*first)) return job->View(false);
+    }
+    ACTSERVE_RETURN_IF_ERROR(CheckRoom(1, options.deadline, options.owner));
   }
-  jobs_[seq] = job;
-  seq_[job->id()] = seq;
-  queue_.push_back(job);
-  if (!owner.empty()) {
-    active_owner_[job->id()] = owner;
-    ++active_by_owner_[owner];
+  std::vector<std::shared_ptr<Job>> jobs = MakeJobs(requests, "", std::move(charges), options);
+  ACTSERVE_RETURN_IF_ERROR(Persist(jobs, requests, nullptr));
+  absl::MutexLock lock(&mu_);
+  // Only draining or the deadline can refuse now (submits are serialized): forget the stored job.
+  if (absl::Status room = CheckRoom(1, options.deadline, options.owner); !room.ok()) {
+    Unpersist({jobs[0]->id()});
+    return room;
   }
-  if (metrics_ != nullptr) metrics_->RecordJobSubmitted();
-  return job;
+  Enqueue(jobs[0]);
+  if (!options.request_id.empty()) request_ids_[options.request_id] = jobs[0]->id();
+  return jobs[0]->View(false);
 }
 
-absl::StatusOr<SweepView> JobManager::SubmitSweep(std::vector<JobRequest> jobs,
+absl::StatusOr<SweepView> JobManager::SubmitSweep(std::vector<JobRequest> requests,
                                                   std::string description, SubmitOptions options) {
   // Every job is charged before any is queued: a refusal releases them all.
   ACTSERVE_ASSIGN_OR_RETURN(std::vector<MemoryBudget::Reservation> charges,
-                            ChargeEstimates(jobs, std::move(options.generation)));
-  absl::MutexLock lock(&mu_);
-  if (std::optional<std::string> first = Submitted(options.request_id)) {
-    auto it = sweeps_.find(*first);
-    if (it != sweeps_.end()) {
-      return SweepView{
-          .id = *first, .description = it->second.description, .jobs = it->second.jobs};
+                            ChargeEstimates(requests, std::move(options.generation)));
+  const int count = static_cast<int>(requests.size());
+  absl::MutexLock submit_lock(&submit_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (std::optional<std::string> first = Submitted(options.request_id)) {
+      auto it = sweeps_.find(*first);
+      if (it != sweeps_.end()) {
+        return SweepView{
+            .id = *first, .description = it->second.description, .jobs = it->second.jobs};
+      }
     }
+    ACTSERVE_RETURN_IF_ERROR(CheckRoom(count, options.deadline, options.owner));
   }
-  ACTSERVE_RETURN_IF_ERROR(
-      CheckRoom(static_cast<int>(jobs.size()), options.deadline, options.owner));
   SweepView sweep{.id = NewSweepId(), .description = std::move(description)};
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    sweep.jobs.push_back(
-        Enqueue(std::move(jobs[i]), sweep.id, std::move(charges[i]), options.owner)->View(false));
+  std::vector<std::shared_ptr<Job>> jobs =
+      MakeJobs(requests, sweep.id, std::move(charges), options);
+  SweepRecord record{
+      .id = sweep.id, .description = sweep.description, .request_id = options.request_id};
+  std::vector<std::string> ids;
+  for (const auto& job : jobs) {
+    absl::MutexLock job_lock(&job->mu_);
+    record.jobs.push_back(job->Record());
+    ids.push_back(job->id());
+  }
+  ACTSERVE_RETURN_IF_ERROR(Persist(jobs, requests, &record));
+  absl::MutexLock lock(&mu_);
+  if (absl::Status room = CheckRoom(count, options.deadline, options.owner); !room.ok()) {
+    Unpersist(ids);  // the sweep's row stays, naming jobs that do not exist: harmless
+    return room;
+  }
+  for (const auto& job : jobs) {
+    Enqueue(job);
+    sweep.jobs.push_back(job->View(false));
   }
   sweeps_[sweep.id] = {.description = sweep.description, .jobs = sweep.jobs};
   if (!options.request_id.empty()) request_ids_[options.request_id] = sweep.id;
@@ -266,6 +350,7 @@ std::vector<JobView> JobManager::List() const {
 
 absl::StatusOr<std::shared_ptr<Job>> JobManager::Cancel(const std::string& id) {
   ACTSERVE_ASSIGN_OR_RETURN(std::shared_ptr<Job> job, Find(id));
+  std::vector<std::string> forgotten;
   {
     absl::MutexLock lock(&mu_);
     {
@@ -282,9 +367,12 @@ absl::StatusOr<std::shared_ptr<Job>> JobManager::Cancel(const std::string& id) {
       }
       job->cancel_requested_.store(true);
     }
-    Retain();
+    forgotten = Retain();
   }
-  // A running job's worker checks before every step: it stops within one step, and ends it.
+  Unpersist(forgotten);
+  // A running job's worker checks before every step: it stops within one step, and ends it (and
+  // stores its end); a queued one has ended here.
+  if (job->ended()) StoreEnd(*job);
   job->Notify();
   return job;
 }
@@ -297,12 +385,15 @@ absl::Status JobManager::Delete(const std::string& id) {
       return cancelled.status();
     }
   }
-  absl::MutexLock lock(&mu_);
-  auto seq = seq_.find(id);
-  if (seq != seq_.end()) {
-    jobs_.erase(seq->second);
-    seq_.erase(seq);
+  {
+    absl::MutexLock lock(&mu_);
+    auto seq = seq_.find(id);
+    if (seq != seq_.end()) {
+      jobs_.erase(seq->second);
+      seq_.erase(seq);
+    }
   }
+  Unpersist({id});
   return absl::OkStatus();
 }
 
@@ -374,24 +465,50 @@ void JobManager::Work() {
       ++running_;
     }
     RunJob(job, *backend);
-    absl::MutexLock lock(&mu_);
-    --running_;
-    LeaveActive(*job);
-    Retain();
+    std::vector<std::string> forgotten;
+    {
+      absl::MutexLock lock(&mu_);
+      --running_;
+      LeaveActive(*job);
+      forgotten = Retain();
+    }
+    Unpersist(forgotten);
   }
 }
 
 void JobManager::RunJob(const std::shared_ptr<Job>& job, Backend& backend) {
   std::unique_ptr<JobInput> input;
+  std::string checkpoint;
   {
     absl::MutexLock lock(&job->mu_);
     if (job->state_ != JobState::kQueued) return;  // cancelled meanwhile
     job->state_ = JobState::kRunning;
-    job->start_time_ = absl::Now();
+    if (job->start_time_ == absl::InfinitePast()) job->start_time_ = absl::Now();
     input = std::move(job->input_);
+    checkpoint = job->checkpoint_;
   }
+  JobStore* const store = options_.store;
+  if (store != nullptr) Store(*job, nullptr, "update").IgnoreError();  // logged
   job->Notify();
-  int64_t last_step = 0;
+  // A job the server stopped while it ran resumes from its last checkpoint.
+  std::optional<train::TrainCheckpoint> resume;
+  if (store != nullptr && !checkpoint.empty()) {
+    absl::StatusOr<train::TrainCheckpoint> read = store->ReadCheckpoint(checkpoint);
+    if (!read.ok()) {
+      input.reset();
+      Finish(*job,
+             absl::DataLossError(absl::StrFormat(
+                 "the job could not resume after a restart: its checkpoint %s: %s; submit it "
+                 "again",
+                 checkpoint, read.status().message())),
+             0);
+      StoreEnd(*job);
+      job->Notify();
+      return;
+    }
+    resume = *std::move(read);
+  }
+  int64_t last_step = resume.has_value() ? resume->step : 0;
   train::TrainOptions options;
   options.backend = &backend;
   if (input->cuda) {
@@ -400,7 +517,9 @@ void JobManager::RunJob(const std::shared_ptr<Job>& job, Backend& backend) {
     };
   }
   options.max_wall_time = input->max_wall_time;
-  options.stop_requested = [&job] { return job->cancel_requested_.load(); };
+  options.stop_requested = [this, &job] {
+    return job->cancel_requested_.load() || suspending_.load();
+  };
   options.on_progress = [&](const train::Progress& p) {
     {
       absl::MutexLock lock(&job->mu_);
@@ -410,6 +529,47 @@ void JobManager::RunJob(const std::shared_ptr<Job>& job, Backend& backend) {
     last_step = p.step;
     job->Notify();
   };
+  options.resume_from = resume.has_value() ? &*resume : nullptr;
+  // The last checkpoint (or the start): when the next is due.
+  int64_t checkpoint_step = last_step;
+  absl::Time checkpoint_time = absl::Now();
+  if (store != nullptr) {
+    // A suspended job (the server is stopping) checkpoints where it stops: none of its work
+    // is redone at the next start.
+    options.checkpoint_due = [&, this](int64_t step) {
+      if (job->cancel_requested_.load()) return false;
+      if (suspending_.load()) return step > checkpoint_step;
+      return step - checkpoint_step >= options_.checkpoint_steps &&
+             absl::Now() - checkpoint_time >= options_.checkpoint_interval;
+    };
+    options.on_checkpoint = [&, this, store](const train::TrainCheckpoint& c) {
+      const absl::Time begin = absl::Now();
+      checkpoint_step = c.step;  // a failed one is retried at the next due point
+      checkpoint_time = begin;
+      absl::StatusOr<std::string> name = store->WriteCheckpoint(job->id(), c.step, c);
+      if (!name.ok()) {
+        std::fprintf(stderr, "actserve: checkpointing %s: %s\n", job->id().c_str(),
+                     std::string(name.status().message()).c_str());
+        if (metrics_ != nullptr) metrics_->RecordStoreError("checkpoint");
+        return;
+      }
+      std::string previous;
+      {
+        absl::MutexLock lock(&job->mu_);
+        previous = std::exchange(job->checkpoint_, *name);
+        job->checkpoint_step_ = c.step;
+      }
+      if (!Store(*job, nullptr, "checkpoint").ok()) {  // the store still names `previous`
+        absl::MutexLock lock(&job->mu_);
+        job->checkpoint_ = previous;
+        store->RemoveCheckpoint(*name);
+        return;
+      }
+      if (!previous.empty() && previous != *name) store->RemoveCheckpoint(previous);
+      if (metrics_ != nullptr)
+        metrics_->RecordCheckpoint(absl::ToDoubleSeconds(absl::Now() - begin));
+    };
+  }
   // Train takes the data and releases it, with its buffers, before it returns. Nothing may
   // escape a worker: an allocation failure (or any exception) fails this job, not the server.
   absl::StatusOr<train::TrainResult> result = absl::InternalError("the job did not run");
@@ -424,8 +584,177 @@ void JobManager::RunJob(const std::shared_ptr<Job>& job, Backend& backend) {
     result = absl::InternalError(absl::StrCat("training failed: ", e.what()));
   }
   input.reset();
+  if (suspending_.load() && !job->cancel_requested_.load()) {
+    // Stopped for the server's shutdown: the store keeps it running, to resume at the next start.
+    absl::MutexLock lock(&job->mu_);
+    job->reservation_.Release();
+    return;
+  }
   Finish(*job, std::move(result), last_step);
+  StoreEnd(*job);
   job->Notify();
+}
+
+absl::Status JobManager::Store(Job& job, const JobOutcome* outcome, const char* operation) {
+  JobStore* const store = options_.store;
+  JobRecord record;
+  int64_t first;
+  std::vector<train::Progress> reports;
+  std::string checkpoint;
+  {
+    absl::MutexLock lock(&job.mu_);
+    record = job.Record();
+    first = job.reports_stored_;
+    reports.assign(job.reports_.begin() + first, job.reports_.end());
+    if (outcome != nullptr) {
+      record.checkpoint.clear();
+      checkpoint = job.checkpoint_;
+    }
+  }
+  absl::Status s = outcome != nullptr ? store->Finish(record, *outcome, first, reports)
+                                      : store->Update(record, first, reports);
+  if (absl::IsNotFound(s)) {  // deleted meanwhile: nothing to keep
+    if (!checkpoint.empty()) store->RemoveCheckpoint(checkpoint);
+    return s;
+  }
+  if (!s.ok()) {
+    std::fprintf(stderr, "actserve: storing %s (%s): %s\n", job.id().c_str(), operation,
+                 std::string(s.message()).c_str());
+    if (metrics_ != nullptr) metrics_->RecordStoreError(operation);
+    return s;
+  }
+  absl::MutexLock lock(&job.mu_);
+  job.reports_stored_ = first + static_cast<int64_t>(reports.size());
+  if (outcome != nullptr) {
+    job.checkpoint_.clear();
+    if (!checkpoint.empty()) store->RemoveCheckpoint(checkpoint);
+  }
+  return s;
+}
+
+void JobManager::StoreEnd(Job& job) {
+  if (options_.store == nullptr) return;
+  JobOutcome outcome;
+  {
+    absl::MutexLock lock(&job.mu_);
+    outcome.result = job.result_;
+    outcome.weights = job.weights_;
+  }
+  Store(job, &outcome, "finish").IgnoreError();  // logged; a restart trains it again
+}
+
+void JobManager::Recover() {
+  JobStore* const store = options_.store;
+  absl::StatusOr<JobStore::Contents> contents = store->Load();
+  if (!contents.ok()) {
+    std::fprintf(stderr, "actserve: reading the job store: %s\n",
+                 std::string(contents.status().message()).c_str());
+    return;
+  }
+  std::vector<std::shared_ptr<Job>> resumed, queued, ended;
+  std::set<std::string> checkpoints;
+  absl::MutexLock lock(&mu_);
+  for (StoredJob& stored : contents->jobs) {
+    auto job = std::make_shared<Job>(stored.record);
+    absl::Status failure = stored.damage;
+    const bool was_running = stored.record.state == JobState::kRunning;
+    bool active = false;
+    {
+      absl::MutexLock job_lock(&job->mu_);
+      job->reports_ = std::move(stored.reports);
+      job->reports_stored_ = static_cast<int64_t>(job->reports_.size());
+      if (failure.ok() && Ended(job->state_)) {
+        job->weights_ = std::move(stored.outcome.weights);
+        job->result_ = std::move(stored.outcome.result);
+        const auto& first = job->weights_.empty() ? train::LayerWeights() : job->weights_[0];
+        if (!first.bias.empty() && options_.rebuild_network) {
+          const auto inputs = static_cast<int64_t>(first.weights.size() / first.bias.size());
+          absl::StatusOr<train::TrainSpec> network =
+              options_.rebuild_network(job->description_, inputs);
+          if (network.ok()) {
+            job->train_spec_ = *std::move(network);
+          } else {
+            job->weights_.clear();  // no network to use them with; the result stays
+          }
+        }
+        job->memory_bytes_ = WeightBytes(job->weights_) + ReportBytes(job->reports_);
+      } else if (failure.ok()) {
+        absl::StatusOr<JobInput> input =
+            options_.rebuild ? options_.rebuild(stored.recipe)
+                             : absl::UnavailableError("this server cannot rebuild jobs");
+        if (input.ok() && options_.budget != nullptr) {
+          absl::StatusOr<MemoryBudget::Reservation> r =
+              options_.budget->Reserve(static_cast<int64_t>(train::EstimateJobBytes(
+                                           input->spec, input->train, input->validation)),
+                                       "the recovered job");
+          if (r.ok())
+            job->reservation_ = *std::move(r);
+          else
+            input = r.status();
+        }
+        if (!input.ok()) {
+          failure = absl::Status(input.status().code(),
+                                 absl::StrCat("the job could not be restored after a restart: ",
+                                              input.status().message()));
+        } else {
+          job->memory_bytes_ = static_cast<int64_t>(
+              train::EstimateJobBytes(input->spec, input->train, input->validation));
+          job->train_spec_ = input->spec;
+          job->input_ = std::make_unique<JobInput>(*std::move(input));
+          job->state_ = JobState::kQueued;
+          if (!job->checkpoint_.empty()) checkpoints.insert(job->checkpoint_);
+          if (was_running) ++job->resumed_;
+          active = true;
+        }
+      }
+      if (!failure.ok()) {
+        job->error_ = failure;
+        job->state_ = JobState::kFailed;
+        job->end_time_ = absl::Now();
+        job->memory_bytes_ = WeightBytes(job->weights_) + ReportBytes(job->reports_);
+      }
+    }
+    Hold(job, active);
+    if (!stored.record.request_id.empty()) request_ids_[stored.record.request_id] = job->id();
+    if (!failure.ok()) {
+      ended.push_back(job);
+    } else if (active) {
+      (was_running ? resumed : queued).push_back(job);
+      if (was_running && metrics_ != nullptr) metrics_->RecordJobResumed();
+    }
+  }
+  for (const auto& job : resumed) queue_.push_back(job);
+  for (const auto& job : queued) queue_.push_back(job);
+  for (const SweepRecord& sweep : contents->sweeps) {
+    Sweep& s = sweeps_[sweep.id];
+    s.description = sweep.description;
+    for (const JobRecord& r : sweep.jobs) {
+      s.jobs.push_back(JobView{.id = r.id,
+                               .name = r.name,
+                               .sweep_id = r.sweep_id,
+                               .description = r.description,
+                               .owner = r.owner,
+                               .create_time = r.create_time});
+    }
+    if (!sweep.request_id.empty()) request_ids_[sweep.request_id] = sweep.id;
+  }
+  // Write back what changed (resumptions, failures), then drop checkpoints no job names.
+  for (const auto& job : resumed) Store(*job, nullptr, "update").IgnoreError();
+  for (const auto& job : ended) StoreEnd(*job);
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(
+           std::filesystem::path(store->dir()) / "checkpoints", ec)) {
+    if (checkpoints.count(entry.path().filename().string()) == 0) {
+      std::filesystem::remove(entry.path(), ec);
+    }
+  }
+  const std::vector<std::string> forgotten = Retain();
+  for (const std::string& id : forgotten) store->Delete(id).IgnoreError();
+  std::fprintf(stderr,
+               "actserve: job store %s: %zu jobs recovered: %zu resumed, %zu queued, %zu failed "
+               "to recover\n",
+               store->dir().c_str(), contents->jobs.size(), resumed.size(), queued.size(),
+               ended.size());
 }
 
 void JobManager::Finish(Job& job, absl::StatusOr<train::TrainResult> result, int64_t last_step) {
@@ -468,7 +797,7 @@ void JobManager::EndJob(Job& job, JobState state) {
   }
 }
 
-void JobManager::Retain() {
+std::vector<std::string> JobManager::Retain() {
   // Request ids of forgotten jobs and sweeps are dropped once they outnumber what is kept.
   if (request_ids_.size() >
       static_cast<size_t>(2 * (options_.max_retained + options_.max_queued))) {
@@ -477,10 +806,20 @@ void JobManager::Retain() {
       it = kept ? std::next(it) : request_ids_.erase(it);
     }
   }
+  const absl::Time oldest = options_.max_age == absl::InfiniteDuration()
+                                ? absl::InfinitePast()
+                                : absl::Now() - options_.max_age;
   int ended = 0;
   for (const auto& [n, job] : jobs_) ended += job->ended();
-  for (auto it = jobs_.begin(); ended > options_.max_retained && it != jobs_.end();) {
+  std::vector<std::string> forgotten;
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    bool drop = false;
     if (it->second->ended()) {
+      absl::MutexLock job_lock(&it->second->mu_);
+      drop = ended > options_.max_retained || it->second->end_time_ < oldest;
+    }
+    if (drop) {
+      forgotten.push_back(it->second->id());
       seq_.erase(it->second->id());
       it = jobs_.erase(it);
       --ended;
@@ -488,6 +827,7 @@ void JobManager::Retain() {
       ++it;
     }
   }
+  return forgotten;
 }
 
 }  // namespace actserve::server

@@ -3,14 +3,28 @@
 // threads (never on gRPC or compute-pool threads), keeps their progress for watchers, and
 // cancels, lists, retains and forgets them. Thread-safe.
 //
-// Jobs live in memory. A job's training data and working buffers are released as soon as it
-// ends (succeeded, failed or cancelled); its reports and weights stay until it is deleted or, once
-// more than `max_retained` jobs have ended, the oldest ended job is dropped.
+// Without a store, jobs live in memory only. A job's training data and working buffers are
+// released as soon as it ends (succeeded, failed or cancelled); its reports and weights stay
+// until it is deleted or, once more than `max_retained` jobs have ended (or one ended longer than
+// `max_age` ago), the oldest ended job is dropped.
+//
+// With a store (JobManagerOptions::store, --state_dir), every accepted job is in it before Submit
+// returns, and so are its start, its checkpoints (with the reports made so far) and its end. At
+// construction the manager recovers the store's jobs: ended ones as they were; queued ones queued
+// again in their order, after the ones that were running, which resume from their last checkpoint
+// (or their first step) and end exactly as an uninterrupted run would (training is
+// deterministic). A write that fails is logged and counted, and costs work, never a job: a failed
+// checkpoint is retried at the next one; a failed end record leaves the store's earlier state, so
+// a restart trains the job again to the same end. A damaged record or checkpoint fails its job
+// alone, with DATA_LOSS and the reason. Stopping the manager (Suspend, the destructor) leaves
+// queued and running jobs in the store for the next start.
 #ifndef ACTSERVE_SERVER_JOBS_JOB_MANAGER_H_
 #define ACTSERVE_SERVER_JOBS_JOB_MANAGER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +38,7 @@
 #include "absl/time/time.h"
 #include "server/admission/memory_budget.h"
 #include "server/jobs/job.h"
+#include "server/jobs/job_store.h"
 #include "server/metrics/metrics.h"
 
 namespace actserve::server {
@@ -39,6 +54,21 @@ struct JobManagerOptions {
   // Every job is charged its estimate (train::EstimateJobBytes) here before it is queued, and
   // holds it until it ends; null: no budget.
   MemoryBudget* budget = nullptr;
+  // Ended jobs older than this are dropped (with max_retained).
+  absl::Duration max_age = absl::InfiniteDuration();
+  // The durable store (must outlive the manager); null: jobs live in memory only.
+  JobStore* store = nullptr;
+  // A running job is checkpointed once both this many steps and this much time have passed
+  // since its last checkpoint (or its start).
+  int64_t checkpoint_steps = 500;
+  absl::Duration checkpoint_interval = absl::Seconds(10);
+  // Rebuilds a stored job's input from its JobRequest::recipe at recovery; an error fails the job
+  // with that reason. Required with a store.
+  std::function<absl::StatusOr<JobInput>(const std::string& recipe)> rebuild;
+  // An ended job's network from its JobRequest::description and input width (its weights give
+  // it), for its weights and Predict after a restart. Required with a store.
+  std::function<absl::StatusOr<train::TrainSpec>(const std::string& description, int64_t inputs)>
+      rebuild_network;
 };
 
 // What a submit carries besides its jobs. Move-only (it holds a reservation).
@@ -119,6 +149,9 @@ class JobManager {
 
   // Cancels every queued and running job (running ones stop before their next step).
   void CancelAll();
+  // Stops the workers' jobs before their next step and forgets the queue without ending any job
+  // in the store: the next server on the state directory resumes them. Without a store, CancelAll.
+  void Suspend();
   // New submissions get UNAVAILABLE from now on.
   void StartDraining();
   // Waits until no job is queued or running, or until `deadline`; true if none is.
@@ -139,6 +172,24 @@ class JobManager {
 
   void Work();
   void RunJob(const std::shared_ptr<Job>& job, Backend& backend);
+  // Reads the store back (construction, with a store).
+  void Recover();
+  // Writes `job`'s record and its reports not yet stored; with `outcome`, as ended (and removes
+  // its checkpoint). A deleted job's write is skipped. Failures are logged and counted as
+  // `operation` in the metrics, and returned.
+  absl::Status Store(Job& job, const JobOutcome* outcome, const char* operation);
+  // Records the end of a job that ended in memory (no-op without a store or while suspended).
+  void StoreEnd(Job& job);
+  // Creates jobs with fresh ids (job_id.h), not yet queued.
+  std::vector<std::shared_ptr<Job>> MakeJobs(std::vector<JobRequest>& requests,
+                                             const std::string& sweep_id,
+                                             std::vector<MemoryBudget::Reservation> charges,
+                                             const SubmitOptions& options);
+  // Adds new jobs (and their sweep) to the store, all or none; OK without a store.
+  absl::Status Persist(const std::vector<std::shared_ptr<Job>>& jobs,
+                       std::vector<JobRequest>& requests, const SweepRecord* sweep);
+  // Removes forgotten jobs from the store.
+  void Unpersist(const std::vector<std::string>& ids);
   // Records the outcome of Train in the job and ends it.
   void Finish(Job& job, absl::StatusOr<train::TrainResult> result, int64_t last_step);
   // Marks `job` ended in `state`, releasing its input; records it in the metrics.
@@ -157,18 +208,23 @@ class JobManager {
   // Charges the estimate of each request, all or none, after releasing `generation`.
   absl::StatusOr<std::vector<MemoryBudget::Reservation>> ChargeEstimates(
       const std::vector<JobRequest>& requests, MemoryBudget::Reservation generation);
-  // Creates a job with a fresh id (job_id.h) and queues it; the caller has checked the room.
-  std::shared_ptr<Job> Enqueue(JobRequest request, const std::string& sweep_id,
-                               MemoryBudget::Reservation reservation, const std::string& owner)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues a job made by MakeJobs; the caller has checked the room.
+  void Enqueue(const std::shared_ptr<Job>& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds `job` to the jobs held (not the queue), counting it active for its owner if `active`.
+  void Hold(const std::shared_ptr<Job>& job, bool active) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The job of `id`, compared exactly; null if none.
   std::shared_ptr<Job> Lookup(const std::string& id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Drops the oldest ended jobs beyond max_retained.
-  void Retain() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops the oldest ended jobs beyond max_retained, and those past max_age; returns their ids
+  // for Unpersist (after mu_ is released).
+  std::vector<std::string> Retain() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const JobManagerOptions options_;
   Metrics* const metrics_;
 
+  // Held across a submit's store write and its queueing: the store's order is the queue's.
+  absl::Mutex submit_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // Suspend: running jobs stop, and their end is not stored.
+  std::atomic<bool> suspending_{false};
   mutable absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

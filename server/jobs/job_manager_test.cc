@@ -1,12 +1,16 @@
 #include "server/jobs/job_manager.h"
 
+#include <stdlib.h>
+
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
 #include "absl/time/clock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "server/api/convert_training.h"
+#include "server/jobs/job_store.h"
 
 namespace actserve::server {
 namespace {
@@ -151,6 +155,73 @@ TEST(JobManagerTest, ConcurrentSubmitsCancelsDeletesAndListenersEndCleanly) {
         << j.id() << " " << v1::JobState_Name(j.state());
   }
   EXPECT_LE(List(jobs).size(), 8u);
+}
+
+// A manager on a store, stopped (as a server stops) at arbitrary moments while its jobs train
+// and checkpoint, and replaced by a new manager on the store opened again: every job ends with
+// the weights of an uninterrupted run, bit for bit. Readers poll the jobs meanwhile (TSan).
+TEST(JobManagerTest, JobsOnAStoreResumeAcrossManagersBitIdentical) {
+  v1::JobSpec spec = Spec(512, 30);
+  spec.set_shuffle(true);
+  spec.mutable_layers(0)->set_activation("rrelu");
+  std::vector<train::LayerWeights> expected;
+  {
+    JobManager reference({.workers = 1, .max_queued = 8, .max_retained = 8}, nullptr);
+    absl::StatusOr<v1::Job> job = Submit(reference, spec);
+    ASSERT_TRUE(job.ok()) << job.status();
+    WaitForEnd(reference, job->id());
+    expected = (*reference.Find(job->id()))->View(true).weights;
+  }
+  char tmpl[] = "/tmp/job_manager_test.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const TrainingLimits limits;
+  const Backends backends;
+  JobManagerOptions options{.workers = 2,
+                            .max_queued = 8,
+                            .max_retained = 8,
+                            .checkpoint_steps = 7,
+                            .checkpoint_interval = absl::ZeroDuration()};
+  options.rebuild = [&](const std::string& recipe) {
+    return RebuildJobInput(recipe, limits, backends);
+  };
+  options.rebuild_network = RebuildNetwork;
+  std::vector<std::string> ids;
+  int restarts = 0;
+  for (bool done = false; !done; ++restarts) {
+    ASSERT_LT(restarts, 200);
+    absl::StatusOr<std::unique_ptr<JobStore>> store = JobStore::Open(dir);
+    ASSERT_TRUE(store.ok()) << store.status();
+    options.store = store->get();
+    JobManager jobs(options, nullptr);
+    while (ids.size() < 3) {
+      absl::StatusOr<v1::Job> job = Submit(jobs, spec);
+      ASSERT_TRUE(job.ok()) << job.status();
+      ids.push_back(job->id());
+    }
+    std::atomic<bool> stop{false};
+    std::thread reader([&] {
+      while (!stop.load()) (void)List(jobs);
+    });
+    absl::SleepFor(absl::Milliseconds(20 + 13 * (restarts % 5)));
+    stop.store(true);
+    reader.join();
+    done = true;
+    for (const std::string& id : ids) done = done && (*jobs.Find(id))->ended();
+    if (done) {
+      for (const std::string& id : ids) {
+        JobView view = (*jobs.Find(id))->View(true);
+        EXPECT_EQ(view.state, JobState::kSucceeded) << id << " " << view.error;
+        ASSERT_EQ(view.weights.size(), expected.size());
+        for (size_t l = 0; l < expected.size(); ++l) {
+          EXPECT_EQ(view.weights[l].weights, expected[l].weights) << id << " layer " << l;
+          EXPECT_EQ(view.weights[l].bias, expected[l].bias) << id << " layer " << l;
+        }
+      }
+    }
+  }  // each pass: the manager stops (suspending its jobs), then the store closes
+  EXPECT_GT(restarts, 2);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

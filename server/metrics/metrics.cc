@@ -187,31 +187,39 @@ class SourcesCollector final : public prometheus::Collectable {
                                    Value(s_.jobs_running ? s_.jobs_running() : 0)}};
     jobs.metric[0].label = {{"state", "queued"}};
     jobs.metric[1].label = {{"state", "running"}};
-    return {Family("actserve_requests_in_flight", "Requests and streams being served.",
-                   prometheus::MetricType::Gauge, s_.in_flight ? s_.in_flight() : 0),
-            Family("actserve_compute_queue_depth", "Requests waiting for a compute thread.",
-                   prometheus::MetricType::Gauge, s_.queue_depth ? s_.queue_depth() : 0),
-            std::move(jobs),
-            Family("actserve_training_memory_bytes",
-                   "Bytes held by training jobs: data, buffers and optimizer state while they "
-                   "run; weights and reports once they end.",
-                   prometheus::MetricType::Gauge,
-                   static_cast<double>(s_.jobs_memory_bytes ? s_.jobs_memory_bytes() : 0)),
-            Family("actserve_memory_budget_bytes",
-                   "The memory budget: bytes the server's work may hold at once "
-                   "(--max_memory_bytes).",
-                   prometheus::MetricType::Gauge, Read(s_.memory_budget_bytes)),
-            Family("actserve_memory_reserved_bytes",
-                   "Bytes of the memory budget held now by requests, stream messages and training "
-                   "jobs.",
-                   prometheus::MetricType::Gauge, Read(s_.memory_reserved_bytes)),
-            Family("actserve_memory_rejections_total",
-                   "Requests and jobs refused because the memory budget could not hold them.",
-                   prometheus::MetricType::Counter, Read(s_.memory_rejections)),
-            Family("actserve_insecure",
-                   "1 when the server is reachable from other hosts without TLS and "
-                   "authentication (started with --insecure), else 0.",
-                   prometheus::MetricType::Gauge, s_.insecure ? 1 : 0)};
+    std::vector<prometheus::MetricFamily> out = {
+        Family("actserve_requests_in_flight", "Requests and streams being served.",
+               prometheus::MetricType::Gauge, s_.in_flight ? s_.in_flight() : 0),
+        Family("actserve_compute_queue_depth", "Requests waiting for a compute thread.",
+               prometheus::MetricType::Gauge, s_.queue_depth ? s_.queue_depth() : 0),
+        std::move(jobs),
+        Family("actserve_training_memory_bytes",
+               "Bytes held by training jobs: data, buffers and optimizer state while they "
+               "run; weights and reports once they end.",
+               prometheus::MetricType::Gauge,
+               static_cast<double>(s_.jobs_memory_bytes ? s_.jobs_memory_bytes() : 0)),
+        Family("actserve_memory_budget_bytes",
+               "The memory budget: bytes the server's work may hold at once "
+               "(--max_memory_bytes).",
+               prometheus::MetricType::Gauge, Read(s_.memory_budget_bytes)),
+        Family("actserve_memory_reserved_bytes",
+               "Bytes of the memory budget held now by requests, stream messages and training "
+               "jobs.",
+               prometheus::MetricType::Gauge, Read(s_.memory_reserved_bytes)),
+        Family("actserve_memory_rejections_total",
+               "Requests and jobs refused because the memory budget could not hold them.",
+               prometheus::MetricType::Counter, Read(s_.memory_rejections)),
+        Family("actserve_insecure",
+               "1 when the server is reachable from other hosts without TLS and "
+               "authentication (started with --insecure), else 0.",
+               prometheus::MetricType::Gauge, s_.insecure ? 1 : 0)};
+    if (s_.job_store_bytes) {
+      out.push_back(Family("actserve_job_store_bytes",
+                           "Bytes the durable job store (--state_dir) holds: its database, "
+                           "write-ahead log and checkpoints.",
+                           prometheus::MetricType::Gauge, Read(s_.job_store_bytes)));
+    }
+    return out;
   }
 
   static double Read(const std::function<int64_t()>& source) {
@@ -401,6 +409,34 @@ void Metrics::AddTrainingFamilies() {
                          .Help("Training steps (one batch: forward, backward, update) done.")
                          .Register(*registry_)
                          .Add({});
+  jobs_resumed_ = &prometheus::BuildCounter()
+                       .Name("actserve_training_jobs_resumed_total")
+                       .Help(
+                           "Training jobs that were running when the server stopped and were "
+                           "resumed (from their last checkpoint) when it started again.")
+                       .Register(*registry_)
+                       .Add({});
+  checkpoint_seconds_ = &prometheus::BuildHistogram()
+                             .Name("actserve_training_checkpoint_seconds")
+                             .Help(
+                                 "Time to write a running job's checkpoint durably and record "
+                                 "it in the job store.")
+                             .Register(*registry_)
+                             .Add({}, prometheus::Histogram::BucketBoundaries{
+                                          0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5});
+  store_errors_ = &prometheus::BuildCounter()
+                       .Name("actserve_job_store_errors_total")
+                       .Help(
+                           "Writes to the durable job store that failed (a full disk, an I/O "
+                           "error), by operation.")
+                       .Register(*registry_);
+  for (const char* op : {"submit", "checkpoint", "update", "finish", "delete"}) {
+    store_errors_->Add({{"operation", op}});
+  }
+}
+
+void Metrics::RecordStoreError(const std::string& operation) {
+  store_errors_->Add({{"operation", operation}}).Increment();
 }
 
 void Metrics::AddBuildInfo(int cuda_devices) {

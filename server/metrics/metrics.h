@@ -59,6 +59,12 @@ class Metrics {
   void RecordTrainingSteps(int64_t steps) {
     training_steps_->Increment(static_cast<double>(steps));
   }
+  // The durable job store (--state_dir): a job that was running when the server stopped came
+  // back; a checkpoint written in `seconds`; a write that failed ("submit", "checkpoint",
+  // "update", "finish", "delete").
+  void RecordJobResumed() { jobs_resumed_->Increment(); }
+  void RecordCheckpoint(double seconds) { checkpoint_seconds_->Observe(seconds); }
+  void RecordStoreError(const std::string& operation);
 
   // Why the handler path refused a call (or a stream's message).
   enum class Rejection { kDraining, kBusy, kAdmission };
@@ -105,6 +111,9 @@ class Metrics {
   std::array<prometheus::Counter*, 3> jobs_ended_;
   prometheus::Histogram* job_seconds_;
   prometheus::Counter* training_steps_;
+  prometheus::Counter* jobs_resumed_;
+  prometheus::Histogram* checkpoint_seconds_;
+  prometheus::Family<prometheus::Counter>* store_errors_;
   std::shared_ptr<prometheus::Collectable> process_;
 };
 
@@ -115,6 +124,8 @@ struct StateSources {
   std::function<int()> jobs_queued;  // training jobs waiting for a worker
   std::function<int()> jobs_running;
   std::function<int64_t()> jobs_memory_bytes;  // held by every training job
+  // Bytes the durable job store's directory holds; empty: jobs live in memory (no gauge).
+  std::function<int64_t()> job_store_bytes;
   // The memory budget (server/admission/memory_budget.h): capacity, bytes reserved now, and
   // charges refused so far.
   std::function<int64_t()> memory_budget_bytes;
