@@ -55,11 +55,13 @@ using RpcCall = std::function<grpc::Status(const std::string& token)>;
 std::map<std::string, RpcCall> EveryRpc(std::shared_ptr<grpc::Channel> channel) {
   std::shared_ptr<v1::ActivationService::Stub> act = v1::ActivationService::NewStub(channel);
   std::shared_ptr<v1::TrainingService::Stub> train = v1::TrainingService::NewStub(channel);
+  // Each call has its own response: a test may call one RpcCall from several threads at once.
   auto unary = [](auto stub, auto method, auto request, auto response) -> RpcCall {
-    return [=](const std::string& token) mutable {
+    return [=](const std::string& token) {
       grpc::ClientContext c;
       Prepare(&c, token);
-      return ((*stub).*method)(&c, request, &response);
+      auto out = response;
+      return ((*stub).*method)(&c, request, &out);
     };
   };
   using A = v1::ActivationService::Stub;
