@@ -53,6 +53,14 @@ ACTSERVE_HD constexpr double ConstantNoise(Noise kind) {
   return kind == Noise::kUniformWhenTraining ? 0.5 : 0.0;
 }
 
+// Whether backward needs the draw. Additive noise (kStandardNormal: noisy_relu's x + sigma n)
+// leaves the derivative unchanged, and only a learnable scale would need it; rrelu's random slope
+// is multiplicative. element_rules_test checks this against every catalog definition.
+ACTSERVE_HD constexpr bool BackwardUsesNoise(const ActivationInfo& info) {
+  return info.noise == Noise::kUniformWhenTraining ||
+         (info.noise != Noise::kNone && LearnableParam(info) >= 0);
+}
+
 // Samples 4 * block .. 4 * block + 3 of a draw that is not kConstant.
 ACTSERVE_HD void NoiseBlock(NoiseDraw draw, uint64_t seed, uint64_t block, double out[4]) {
   if (draw == NoiseDraw::kStandardNormal) {

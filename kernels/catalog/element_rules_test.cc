@@ -64,5 +64,33 @@ TEST(ElementRulesTest, AnOverflowingFp32ParameterGradientIsRecomputedInDouble) {
   EXPECT_TRUE(std::isinf(ParamGradientTerm<Fn>(std::numeric_limits<float>::infinity(), 1.0f, a)));
 }
 
+// Backward skips the draw where BackwardUsesNoise says so: the derivative must then be the same
+// for any noise value, over every element-wise definition in the catalog.
+template <class Fn>
+void ExpectDerivativeIndependentOfNoiseUnlessUsed() {
+  if constexpr (Fn::kInfo.layout == Layout::kElementwise) {
+    if (BackwardUsesNoise(Fn::kInfo)) return;
+    Args<double> a, b;
+    for (int k = 0; k < kMaxParams; ++k) {
+      const double p = k < Fn::kInfo.num_params() ? Fn::kInfo.params[k].default_value : 0;
+      a.p[k] = b.p[k] = p;
+    }
+    a.noise = -1.7;
+    b.noise = 2.3;
+    for (double x : {-5.0, -1.0, -0.25, 0.0, 0.25, 1.0, 5.0}) {
+      EXPECT_EQ(ElementBackward<Fn>(x, 0.75, a), ElementBackward<Fn>(x, 0.75, b))
+          << Fn::kInfo.name << " at " << x;
+    }
+  }
+}
+
+TEST(ElementRulesTest, BackwardSkipsTheDrawOnlyWhereTheDerivativeIgnoresIt) {
+#define ACTSERVE_CHECK_(Type) ExpectDerivativeIndependentOfNoiseUnlessUsed<fn::Type>();
+  ACTSERVE_ACTIVATIONS(ACTSERVE_CHECK_)
+#undef ACTSERVE_CHECK_
+  EXPECT_FALSE(BackwardUsesNoise(Info(*FindActivation("noisy_relu"))));
+  EXPECT_TRUE(BackwardUsesNoise(Info(*FindActivation("rrelu"))));
+}
+
 }  // namespace
 }  // namespace actserve

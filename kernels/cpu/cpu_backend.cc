@@ -10,6 +10,7 @@
 #include "kernels/call.h"
 #include "kernels/catalog/catalog.h"
 #include "kernels/catalog/element_rules.h"
+#include "kernels/cpu/noise.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/util/status_macros.h"
 #include "unsupported/Eigen/CXX11/ThreadPool"
@@ -50,18 +51,6 @@ Args<V> MakeArgs(const ActivationCall& c, int64_t channel, Noise noise) {
   return a;
 }
 
-// Noise samples of elements [begin, begin + n) into out, a Philox block (four samples) at a time.
-template <class T>
-void FillNoise(NoiseDraw draw, const ActivationCall& c, int64_t begin, int64_t n, T* out) {
-  double block[4];
-  for (int64_t i = begin; i < begin + n;) {
-    NoiseBlock(draw, c.seed, static_cast<uint64_t>(i) / 4, block);
-    for (int j = static_cast<int>(i % 4); j < 4 && i < begin + n; ++j, ++i) {
-      out[i - begin] = static_cast<T>(block[j]);
-    }
-  }
-}
-
 // Loads `count` (<= kLanes) values, zero-padding a partial vector: a tensor's tail runs the same
 // vector code as the rest and gives identical values.
 template <class T>
@@ -92,12 +81,14 @@ double HorizontalSum(const Vec<T>& v) {
 // ---- Element-wise kernels: units are elements. ----
 //
 // A pass is an Op: a small struct of pointers with Step(i, count, args), which handles the
-// `count` (<= kLanes) elements at i, and EndBlock(channel). Sweep copies the Op into a local, so
+// `count` (<= kLanes) elements at i, EndBlock(channel), and kUsesNoise (whether args.noise must
+// hold the elements' draws). Sweep copies the Op into a local, so
 // that its pointers live in registers: vector stores may alias anything, and pointers read
 // through a reference would be reloaded after every store, which halves DRAM-bound throughput.
 
 template <class Fn, class T>
 struct ForwardOp {
+  static constexpr bool kUsesNoise = true;
   const T* x;
   T* y;
   bool stream;
@@ -111,6 +102,7 @@ struct ForwardOp {
 template <class Fn, class T>
 struct BackwardOp {
   static constexpr bool kLearnable = LearnableParam(Fn::kInfo) >= 0;
+  static constexpr bool kUsesNoise = BackwardUsesNoise(Fn::kInfo);
   const T* x;
   const T* dy;
   T* dx;
@@ -162,7 +154,7 @@ void Sweep(const ActivationCall& c, int64_t begin, int64_t end, const Op& op_in)
   using V = Vec<T>;
   constexpr int L = V::kLanes;
   constexpr Noise kNoise = Fn::kInfo.noise;
-  const NoiseDraw draw = DrawFor(kNoise, c.training);
+  const NoiseDraw draw = Op::kUsesNoise ? DrawFor(kNoise, c.training) : NoiseDraw::kConstant;
   const bool noise_array = draw != NoiseDraw::kConstant;
   ForEachChannelRun(c, begin, end, [&](int64_t s, int64_t e, int64_t channel) {
     Op op = op_in;
@@ -170,7 +162,7 @@ void Sweep(const ActivationCall& c, int64_t begin, int64_t end, const Op& op_in)
     alignas(64) T noise[kBlock];
     for (int64_t b = s; b < e; b += kBlock) {
       const int64_t n = std::min(kBlock, e - b);
-      if (noise_array) FillNoise(draw, c, b, n, noise);
+      if (noise_array) cpu::FillNoise(draw, c.seed, b, n, noise);
       int64_t i = 0;
       for (; i + L <= n; i += L) {
         if (noise_array) args.noise = V::Load(noise + i);

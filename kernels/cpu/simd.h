@@ -210,6 +210,46 @@ inline Vec<T> PerLane(const Vec<T>& x, F f) {
 
 }  // namespace simd_internal
 
+// ---- 32-bit integer lanes, for counter-based generators (math/philox.h) ----
+
+// A register of uint32_t lanes, as wide as the build's vectors.
+#if defined(__AVX512F__)
+typedef uint32_t U32Lanes __attribute__((vector_size(64)));
+#elif defined(__AVX2__)
+typedef uint32_t U32Lanes __attribute__((vector_size(32)));
+#else
+typedef uint32_t U32Lanes __attribute__((vector_size(16)));
+#endif
+inline constexpr int kU32Lanes = sizeof(U32Lanes) / sizeof(uint32_t);
+
+// High and low 32 bits of each lane's 64-bit product a * m: two widening multiplies (even and
+// odd lanes) and blends, where GCC's own vectorisation would use 64-bit multiplies.
+struct U32MulHiLo {
+  void operator()(U32Lanes a, uint32_t m, U32Lanes* hi, U32Lanes* lo) const {
+#if defined(__AVX512F__)
+    const __m512i av = reinterpret_cast<__m512i>(a), mv = _mm512_set1_epi32(static_cast<int>(m));
+    const __m512i even = _mm512_mul_epu32(av, mv);
+    const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(av, 32), mv);
+    *lo = reinterpret_cast<U32Lanes>(
+        _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32)));
+    *hi = reinterpret_cast<U32Lanes>(
+        _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd));
+#elif defined(__AVX2__)
+    const __m256i av = reinterpret_cast<__m256i>(a), mv = _mm256_set1_epi32(static_cast<int>(m));
+    const __m256i even = _mm256_mul_epu32(av, mv);
+    const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(av, 32), mv);
+    *lo = reinterpret_cast<U32Lanes>(_mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA));
+    *hi = reinterpret_cast<U32Lanes>(_mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA));
+#else
+    for (int i = 0; i < kU32Lanes; ++i) {
+      const uint64_t p = uint64_t{m} * a[i];
+      (*hi)[i] = static_cast<uint32_t>(p >> 32);
+      (*lo)[i] = static_cast<uint32_t>(p);
+    }
+#endif
+  }
+};
+
 // libmvec entry points, named by the x86-64 vector function ABI: _ZGV{d,e}N{lanes}v_{name};
 // d = AVX2 (256-bit), e = AVX-512 (512-bit). Narrower builds use the scalar libm lane by lane.
 #define ACTSERVE_LIBMVEC_DECLARE(name)           \

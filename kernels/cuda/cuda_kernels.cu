@@ -6,8 +6,9 @@
 namespace actserve::cuda {
 namespace {
 
-// Element i's arguments: its channel's parameters and its noise (catalog/element_rules.h).
-template <class Fn, class T>
+// Element i's arguments: its channel's parameters and, where `draw`, its noise
+// (catalog/element_rules.h); backward draws only where BackwardUsesNoise says so.
+template <class Fn, class T, bool draw = true>
 __device__ Args<T> ElementArgs(const DeviceCall& c, int64_t i) {
   Args<T> a;
   for (int k = 0; k < kMaxParams; ++k) a.p[k] = static_cast<T>(c.params[k]);
@@ -15,7 +16,8 @@ __device__ Args<T> ElementArgs(const DeviceCall& c, int64_t i) {
     a.p[c.learnable] = static_cast<T>(ChannelValue(c.channel_params, c.per_channel ? c.channels : 1,
                                                    ChannelOf(i, c.inner, c.channels)));
   }
-  a.noise = static_cast<T>(NoiseSample(Fn::kInfo.noise, c.training, c.seed, i));
+  a.noise = static_cast<T>(draw ? NoiseSample(Fn::kInfo.noise, c.training, c.seed, i)
+                                : ConstantNoise(Fn::kInfo.noise));
   return a;
 }
 
@@ -33,7 +35,7 @@ __global__ void BackwardKernel(DeviceCall c, const T* __restrict__ x, const T* _
   double sum = 0;  // this thread's share of a single parameter's gradient
   for (int64_t i = GridFirst(); i < c.size; i += GridStride()) {
     const T v = x[i];
-    const Args<T> a = ElementArgs<Fn, T>(c, i);
+    const Args<T> a = ElementArgs<Fn, T, BackwardUsesNoise(Fn::kInfo)>(c, i);
     dx[i] = ElementBackward<Fn>(v, dy[i], a);
     if constexpr (kLearnable) {
       if (grads != nullptr) {

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/math/primitives.h"
 
@@ -15,21 +16,38 @@ struct PhiloxBlock {
   uint32_t w[4];
 };
 
-// Philox4x32 with 10 rounds on counter (c0..c3) and key (k0, k1).
-ACTSERVE_HD PhiloxBlock Philox4x32(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0,
-                                   uint32_t k1) {
+// Philox's ten rounds on counter (c0..c3) and key (k0, k1), for words W that are uint32_t or a
+// SIMD vector of them (cpu/noise.h runs many blocks side by side). mul_hi_lo(a, m, &hi, &lo)
+// gives the high and low 32 bits of the 64-bit product a * m in each lane.
+template <class W, class MulHiLo>
+ACTSERVE_HD void PhiloxRounds(W& c0, W& c1, W& c2, W& c3, W k0, W k1, MulHiLo mul_hi_lo) {
   for (int round = 0; round < 10; ++round) {
-    uint64_t p0 = uint64_t{0xD2511F53u} * c0;
-    uint64_t p1 = uint64_t{0xCD9E8D57u} * c2;
-    uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ c1 ^ k0;
-    uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ c3 ^ k1;
-    c1 = static_cast<uint32_t>(p1);
-    c3 = static_cast<uint32_t>(p0);
+    W hi0, lo0, hi2, lo2;
+    mul_hi_lo(c0, 0xD2511F53u, &hi0, &lo0);
+    mul_hi_lo(c2, 0xCD9E8D57u, &hi2, &lo2);
+    const W n0 = hi2 ^ c1 ^ k0;
+    const W n2 = hi0 ^ c3 ^ k1;
+    c1 = lo2;
+    c3 = lo0;
     c0 = n0;
     c2 = n2;
     k0 += 0x9E3779B9u;
     k1 += 0xBB67AE85u;
   }
+}
+
+struct ScalarMulHiLo {
+  ACTSERVE_HD void operator()(uint32_t a, uint32_t m, uint32_t* hi, uint32_t* lo) const {
+    const uint64_t p = uint64_t{m} * a;
+    *hi = static_cast<uint32_t>(p >> 32);
+    *lo = static_cast<uint32_t>(p);
+  }
+};
+
+// Philox4x32 with 10 rounds on counter (c0..c3) and key (k0, k1).
+ACTSERVE_HD PhiloxBlock Philox4x32(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0,
+                                   uint32_t k1) {
+  PhiloxRounds(c0, c1, c2, c3, k0, k1, ScalarMulHiLo{});
   return {{c0, c1, c2, c3}};
 }
 
@@ -50,16 +68,57 @@ ACTSERVE_HD void UniformBlock(uint64_t seed, uint64_t block, double out[4]) {
   for (int j = 0; j < 4; ++j) out[j] = ToUnit(p.w[j]);
 }
 
+// sin(2 pi f) and cos(2 pi f) for f in [0, 1] a multiple of 2^-24 (a 24-bit uniform), within
+// 1 ulp of the exact values, also near their zeros: f = q/4 + t with q = round(4f) and t exact
+// (|t| <= 1/8), then Taylor series in t (|2 pi t| <= pi/4) and the quarter turns q. The same
+// code for scalars and vectors (the magic constant rounds 4f to a whole number in either width).
+template <class V>
+ACTSERVE_HD void SinCos2Pi(const V& f, V* sin_out, V* cos_out) {
+  constexpr bool kFloat = std::is_same_v<ScalarOf<V>, float>;
+  const V magic(kFloat ? 12582912.0 : 6755399441055744.0);  // 1.5 * 2^(mantissa bits)
+  const V q = (f * V(4) + magic) - magic;
+  const V t = f - q * V(0.25);
+  const V t2 = t * t;
+  // (-1)^n (2 pi)^(2n+1) / (2n+1)! and (-1)^n (2 pi)^(2n) / (2n)!, n = 0..8: truncation below
+  // 0.1 ulp with 6 terms in float and 9 in double.
+  constexpr double kSin[] = {6.283185307179586,   -41.341702240399755, 81.60524927607504,
+                             -76.70585975306136,  42.058693944897634,  -15.094642576822984,
+                             3.8199525848482803,  -0.7181223017785001, 0.10422916220813978};
+  constexpr double kCos[] = {1.0,                 -19.739208802178716, 64.93939402266828,
+                             -85.45681720669371,  60.24464137187664,   -26.426256783374388,
+                             7.903536371318465,   -1.7143907110886711, 0.282005968455791};
+  const V s = t * Polynomial(t2, kSin, kFloat ? 6 : 9);
+  const V c = Polynomial(t2, kCos, kFloat ? 6 : 9);
+  // sin(x + q pi/2), cos(x + q pi/2) for q = 0..4 (4 is 0 again).
+  const auto q1 = q == V(1), q2 = q == V(2), q3 = q == V(3);
+  *sin_out = Select(q1, c, Select(q2, -s, Select(q3, -c, s)));
+  *cos_out = Select(q1, -s, Select(q2, -c, Select(q3, s, c)));
+}
+
+// Box-Muller: two independent N(0, 1) samples r cos(theta), r sin(theta) from uniforms u1 in
+// (0, 1] and u2 in [0, 1) (24-bit, as ToUnit gives), with r = sqrt(-2 ln u1), theta = 2 pi u2.
+// Written once for scalars and vectors: the CPU backend evaluates it a register of pairs at a
+// time, with the logarithms computed beforehand (BoxMullerFromLog takes ln u1).
+template <class V>
+ACTSERVE_HD void BoxMullerFromLog(const V& log_u1, const V& u2, V* z0, V* z1) {
+  const V r = Sqrt(V(-2) * log_u1);
+  V s, c;
+  SinCos2Pi(u2, &s, &c);
+  *z0 = r * c;
+  *z1 = r * s;
+}
+template <class V>
+ACTSERVE_HD void BoxMuller(const V& u1, const V& u2, V* z0, V* z1) {
+  BoxMullerFromLog(Log(u1), u2, z0, z1);
+}
+
 // Normal: Box-Muller on words (0, 1) and (2, 3) of Philox(seed, b), each pair giving
 // r cos(theta) and r sin(theta) for elements 4b + 2k and 4b + 2k + 1.
 ACTSERVE_HD void NormalBlock(uint64_t seed, uint64_t block, double out[4]) {
   PhiloxBlock p = PhiloxAt(seed, block);
   for (int k = 0; k < 2; ++k) {
-    double u1 = ToUnit(p.w[2 * k]) + 1.0 / 16777216.0;  // (0, 1]: log stays finite
-    double theta = 6.283185307179586476925286766559 * ToUnit(p.w[2 * k + 1]);
-    double r = std::sqrt(-2.0 * std::log(u1));
-    out[2 * k] = r * std::cos(theta);
-    out[2 * k + 1] = r * std::sin(theta);
+    BoxMuller(ToUnit(p.w[2 * k]) + 1.0 / 16777216.0,  // (0, 1]: the log stays finite
+              ToUnit(p.w[2 * k + 1]), &out[2 * k], &out[2 * k + 1]);
   }
 }
 

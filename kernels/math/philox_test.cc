@@ -1,6 +1,8 @@
 #include "kernels/math/philox.h"
 
 #include <cmath>
+#include <cstdint>
+#include <utility>
 
 #include "gtest/gtest.h"
 
@@ -52,6 +54,30 @@ TEST(PhiloxTest, NormalSamplesHaveTheMomentsOfN01) {
   }
   EXPECT_NEAR(sum / n, 0.0, 0.01);
   EXPECT_NEAR(sum2 / n, 1.0, 0.02);
+}
+
+// Every 24-bit angle, against long double evaluated after the same exact reduction (an
+// unreduced 2 pi f in long double is itself off by more than an ulp of sin near its zeros).
+TEST(PhiloxTest, SinCos2PiIsWithinOneUlpAtEveryAngle) {
+  double worst = 0;
+  for (uint32_t k = 0; k < (1u << 24); k += 3) {
+    const double f = k / 16777216.0;
+    double s, c;
+    SinCos2Pi(f, &s, &c);
+    const long double q = nearbyintl(4.0L * f), t = f - q / 4;
+    const long double st = sinl(2 * M_PIl * t), ct = cosl(2 * M_PIl * t);
+    const int quarter = static_cast<int>(q) % 4;
+    const long double rs = quarter == 0 ? st : quarter == 1 ? ct : quarter == 2 ? -st : -ct;
+    const long double rc = quarter == 0 ? ct : quarter == 1 ? -st : quarter == 2 ? -ct : st;
+    for (auto [ours, ref] : {std::pair<double, long double>{s, rs}, {c, rc}}) {
+      if (ref == 0) {
+        ASSERT_EQ(ours, 0) << f;
+        continue;
+      }
+      worst = std::max<double>(worst, fabsl(ours - ref) / (fabsl(ref) * 0x1p-52L));
+    }
+  }
+  EXPECT_LE(worst, 1.0);
 }
 
 TEST(PhiloxTest, SamplesDependOnSeedAndIndexOnly) {
