@@ -65,6 +65,12 @@ ABSL_FLAG(int, max_message_bytes, 512 << 20,
 ABSL_FLAG(int, malloc_arenas, 2,
           "glibc malloc arenas (0: glibc's default of 8 per core). Few arenas keep freed tensor "
           "buffers reusable across threads: less memory and fewer page faults under load.");
+ABSL_FLAG(int64_t, malloc_keep_bytes, int64_t{256} << 20,
+          "Freed memory that glibc keeps for reuse instead of handing back to the kernel "
+          "(M_TRIM_THRESHOLD), with buffers up to 32 MiB or this, if less, taken from that kept "
+          "heap rather than fresh mappings (M_MMAP_THRESHOLD). Every fresh page costs a fault "
+          "(dearer still in a VM): a 4 MiB request on fresh memory spent most of its time in them. "
+          "0: glibc's adaptive defaults.");
 ABSL_FLAG(int64_t, max_memory_bytes, 0,
           "The memory budget: bytes that requests, stream messages and training jobs may hold "
           "at once; beyond, RESOURCE_EXHAUSTED saying what was asked and what is free. 0: half "
@@ -385,6 +391,11 @@ void Drain(grpc::Server& server, CallTracker& calls, JobManager& jobs, bool dura
 int Run() {
   if (absl::GetFlag(FLAGS_malloc_arenas) > 0) {
     mallopt(M_ARENA_MAX, absl::GetFlag(FLAGS_malloc_arenas));
+  }
+  if (const int64_t keep = absl::GetFlag(FLAGS_malloc_keep_bytes); keep > 0) {
+    constexpr int64_t kLargestHeapBuffer = 32 << 20;  // glibc's ceiling for M_MMAP_THRESHOLD
+    mallopt(M_TRIM_THRESHOLD, static_cast<int>(std::min<int64_t>(keep, INT32_MAX)));
+    mallopt(M_MMAP_THRESHOLD, static_cast<int>(std::min(keep, kLargestHeapBuffer)));
   }
   sigset_t signals = BlockStopSignals();
   absl::StatusOr<auth::ServerSecurity> security =

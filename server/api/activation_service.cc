@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/arena.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "grpcpp/support/proto_buffer_reader.h"
 #include "grpcpp/support/proto_buffer_writer.h"
 #include "kernels/util/status_macros.h"
@@ -27,7 +28,10 @@ const Method kEvaluate = ACTSERVE_METHOD(Evaluate);
 template <class Message>
 bool Parse(const grpc::ByteBuffer& bytes, Message* message) {
   grpc::ProtoBufferReader reader(const_cast<grpc::ByteBuffer*>(&bytes));
-  return message->ParseFromZeroCopyStream(&reader);
+  // Merge, not Parse: parsing clears the message first, which on an arena drops the tensors
+  // that ReserveForParse gave room to.
+  google::protobuf::io::CodedInputStream in(&reader);
+  return message->MergeFromCodedStream(&in) && in.ConsumedEntireMessage();
 }
 
 absl::Status Unparsable(const std::string& type) {
@@ -156,9 +160,11 @@ grpc::ServerUnaryReactor* ActivationServiceImpl::Unary(grpc::CallbackServerConte
                                                        const grpc::ByteBuffer* request,
                                                        grpc::ByteBuffer* response) {
   const int64_t bytes = static_cast<int64_t>(request->Length());
-  return handler_.Unary(context, method, bytes, PlaceBySize(bytes), [this, request, response] {
+  return handler_.Unary(context, method, bytes, PlaceBySize(bytes), [this, bytes, request,
+                                                                     response] {
     google::protobuf::Arena arena;
     auto* req = google::protobuf::Arena::CreateMessage<Request>(&arena);
+    ReserveForParse(bytes, req);
     if (!Parse(*request, req)) return Unparsable(Request::descriptor()->full_name());
     auto* resp = google::protobuf::Arena::CreateMessage<Response>(&arena);
     ACTSERVE_RETURN_IF_ERROR(Compute(*req, resp));

@@ -46,20 +46,30 @@ absl::Span<const T> DataOf(const v1::Tensor& t) {
   }
 }
 
-// Sets `out` to the given shape and dtype with room for `size` elements of T, and returns them.
+// `size` more elements at the end of `field`, uninitialised (the caller writes every one): no
+// zero-filling pass over a buffer that the kernel overwrites.
+template <class T>
+absl::Span<T> AppendUninitialized(google::protobuf::RepeatedField<T>* field, int64_t size) {
+  field->Reserve(field->size() + static_cast<int>(size));
+  return absl::MakeSpan(field->AddNAlreadyReserved(static_cast<int>(size)), size);
+}
+
+// Sets `out` to the given shape and dtype with `size` elements of T, and returns them for the
+// kernel to write.
 template <class T>
 absl::Span<T> Allocate(const std::vector<int64_t>& shape, int64_t size, v1::Tensor* out) {
   out->mutable_shape()->Assign(shape.begin(), shape.end());
   if constexpr (std::is_same_v<T, float>) {
     out->set_dtype(v1::DTYPE_FLOAT32);
-    out->mutable_float_data()->Resize(static_cast<int>(size), 0.0f);
-    return absl::MakeSpan(out->mutable_float_data()->mutable_data(), size);
+    return AppendUninitialized(out->mutable_float_data(), size);
   } else {
     out->set_dtype(v1::DTYPE_FLOAT64);
-    out->mutable_double_data()->Resize(static_cast<int>(size), 0.0);
-    return absl::MakeSpan(out->mutable_double_data()->mutable_data(), size);
+    return AppendUninitialized(out->mutable_double_data(), size);
   }
 }
+
+// Requests smaller than this parse in one or two slices; reserving would only cost.
+constexpr int64_t kReserveBytes = 64 << 10;
 
 template <class T>
 absl::Status Forward(Backend& backend, const ActivationCall& call, const v1::ForwardRequest& req,
@@ -85,6 +95,19 @@ absl::Status Backward(Backend& backend, const ActivationCall& call, const v1::Ba
 }
 
 }  // namespace
+
+void ReserveForParse(int64_t bytes, v1::ForwardRequest* request) {
+  if (bytes < kReserveBytes) return;
+  request->mutable_x()->mutable_float_data()->Reserve(static_cast<int>(bytes / sizeof(float)));
+}
+
+void ReserveForParse(int64_t bytes, v1::BackwardRequest* request) {
+  if (bytes < kReserveBytes) return;
+  // x and dy have the same size: each holds at most half the bytes.
+  const int floats = static_cast<int>(bytes / 2 / sizeof(float));
+  request->mutable_x()->mutable_float_data()->Reserve(floats);
+  request->mutable_dy()->mutable_float_data()->Reserve(floats);
+}
 
 absl::StatusOr<Backend*> SelectBackend(const Backends& backends, v1::Backend requested,
                                        int64_t elements, const char* field) {

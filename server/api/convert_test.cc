@@ -39,6 +39,36 @@ TEST(ConvertTest, ForwardComputesIntoTheResponse) {
   EXPECT_THAT(resp.y().float_data(), ::testing::ElementsAre(0, 2, 0, 4));
 }
 
+// A request parsed after ReserveForParse (on an arena, merging, as the service does) equals the
+// plain parse, whichever tensor field carries the data.
+template <class Request>
+void ExpectReservedParseEqualsPlainParse(const Request& original) {
+  const std::string bytes = original.SerializeAsString();
+  google::protobuf::Arena arena;
+  auto* reserved = google::protobuf::Arena::CreateMessage<Request>(&arena);
+  ReserveForParse(static_cast<int64_t>(bytes.size()), reserved);
+  ASSERT_TRUE(reserved->MergeFromString(bytes));
+  EXPECT_EQ(reserved->SerializeAsString(), bytes);
+}
+
+TEST(ConvertTest, ReservingBeforeParsingKeepsTheRequest) {
+  std::vector<float> data(40000);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = 0.25f * static_cast<float>(i);
+  v1::ForwardRequest forward;
+  forward.set_activation("relu");
+  *forward.mutable_x() = FloatTensor({40000}, data);
+  ExpectReservedParseEqualsPlainParse(forward);
+  forward.mutable_x()->clear_float_data();
+  forward.mutable_x()->set_dtype(v1::DTYPE_FLOAT64);
+  forward.mutable_x()->mutable_double_data()->Assign(data.begin(), data.end());
+  ExpectReservedParseEqualsPlainParse(forward);
+  v1::BackwardRequest backward;
+  backward.set_activation("prelu");
+  *backward.mutable_x() = FloatTensor({40000}, data);
+  *backward.mutable_dy() = FloatTensor({40000}, data);
+  ExpectReservedParseEqualsPlainParse(backward);
+}
+
 TEST(ConvertTest, BackwardReturnsParameterGradientsByName) {
   v1::BackwardRequest req;
   req.set_activation("prelu");
