@@ -188,11 +188,22 @@ TEST_F(TenantQuotaTest, BytesCallsAndJobsQuotasLeaveTheOtherTenantItsShare) {
   EXPECT_EQ(RetryDelaySeconds(big), -1);
   EXPECT_TRUE(Forward("modest", 1024).ok());
 
+  // A call's place is released once the server sees the call end, just after its client does
+  // (each call's here): retried while the tenant's places are still held.
+  auto once_placed = [](const std::function<grpc::Status()>& call) {
+    grpc::Status s;
+    for (int i = 0; i < 100; ++i) {
+      s = call();
+      if (!absl::StrContains(s.error_message(), "--tenant_max_calls")) break;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return s;
+  };
   // Jobs: two queued or running, then refused until one ends.
   v1::Job a, b, c, m;
-  ASSERT_TRUE(SubmitLongJob("greedy", &a).ok());
-  ASSERT_TRUE(SubmitLongJob("greedy", &b).ok());
-  const grpc::Status third = SubmitLongJob("greedy", &c);
+  ASSERT_TRUE(once_placed([&] { return SubmitLongJob("greedy", &a); }).ok());
+  ASSERT_TRUE(once_placed([&] { return SubmitLongJob("greedy", &b); }).ok());
+  const grpc::Status third = once_placed([&] { return SubmitLongJob("greedy", &c); });
   ASSERT_EQ(third.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << third.error_message();
   EXPECT_THAT(third.error_message(), HasSubstr("--tenant_max_jobs"));
   const grpc::Status modest_job = SubmitLongJob("modest", &m);
@@ -224,17 +235,6 @@ TEST_F(TenantQuotaTest, BytesCallsAndJobsQuotasLeaveTheOtherTenantItsShare) {
     }
     watch->Finish();
   }
-  // A call's place is released once the server sees the call end, just after its client does
-  // (the watches', and each call's below): retried while the tenant's places are still held.
-  auto once_placed = [](const std::function<grpc::Status()>& call) {
-    grpc::Status s;
-    for (int i = 0; i < 100; ++i) {
-      s = call();
-      if (!absl::StrContains(s.error_message(), "--tenant_max_calls")) break;
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    return s;
-  };
   const grpc::Status after = once_placed([&] { return Forward("greedy"); });
   EXPECT_TRUE(after.ok()) << after.error_message();
   const grpc::Status cancelled = once_placed([&] { return Cancel("greedy", a.id()); });

@@ -126,8 +126,7 @@ void FillNoise(NoiseDraw draw, uint64_t seed, int64_t begin, int64_t n, T* out) 
   };
   if (i % 4 != 0) partial(std::min(end, (i / 4 + 1) * 4));
   while (end - i >= 4) {
-    const int count =
-        static_cast<int>(std::min<int64_t>(noise_internal::kBatch, (end - i) / 4));
+    const int count = static_cast<int>(std::min<int64_t>(noise_internal::kBatch, (end - i) / 4));
     noise_internal::Blocks(draw, seed, static_cast<uint64_t>(i) / 4, count, out + (i - begin));
     i += 4 * int64_t{count};
   }

@@ -21,8 +21,8 @@ double Reference(NoiseDraw draw, uint64_t seed, int64_t i) {
 struct Span {
   int64_t begin, n;
 };
-constexpr Span kRuns[] = {{0, 1}, {0, 4}, {3, 2}, {5, 7}, {1, 255}, {2, 1000}, {1 << 20, 300},
-                         {(int64_t{1} << 33) + 1, 67}};
+constexpr Span kRuns[] = {{0, 1},   {0, 4},    {3, 2},         {5, 7},
+                          {1, 255}, {2, 1000}, {1 << 20, 300}, {(int64_t{1} << 33) + 1, 67}};
 
 TEST(NoiseTest, UniformMatchesTheScalarDefinitionExactly) {
   for (const Span& r : kRuns) {
@@ -50,8 +50,8 @@ TEST(NoiseTest, NormalMatchesTheScalarDefinitionToTheLastBits) {
       FillNoise(NoiseDraw::kStandardNormal, seed, r.begin, r.n, d.data());
       for (int64_t i = 0; i < r.n; ++i) {
         const double ref = Reference(NoiseDraw::kStandardNormal, seed, r.begin + i);
-        ASSERT_LE(std::fabs(d[i] - ref), 4 * std::numeric_limits<double>::epsilon() *
-                                             std::max(std::fabs(ref), 1e-300))
+        ASSERT_LE(std::fabs(d[i] - ref),
+                  4 * std::numeric_limits<double>::epsilon() * std::max(std::fabs(ref), 1e-300))
             << "element " << r.begin + i << " seed " << seed;
         ASSERT_LE(std::fabs(f[i] - static_cast<float>(ref)),
                   std::numeric_limits<float>::epsilon() * std::fabs(static_cast<float>(ref)))

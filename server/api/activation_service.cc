@@ -160,16 +160,17 @@ grpc::ServerUnaryReactor* ActivationServiceImpl::Unary(grpc::CallbackServerConte
                                                        const grpc::ByteBuffer* request,
                                                        grpc::ByteBuffer* response) {
   const int64_t bytes = static_cast<int64_t>(request->Length());
-  return handler_.Unary(context, method, bytes, PlaceBySize(bytes), [this, bytes, request,
-                                                                     response] {
-    google::protobuf::Arena arena;
-    auto* req = google::protobuf::Arena::CreateMessage<Request>(&arena);
-    ReserveForParse(bytes, req);
-    if (!Parse(*request, req)) return Unparsable(Request::descriptor()->full_name());
-    auto* resp = google::protobuf::Arena::CreateMessage<Response>(&arena);
-    ACTSERVE_RETURN_IF_ERROR(Compute(*req, resp));
-    return Serialize(*resp, response);
-  });
+  return handler_.Unary(context, method, bytes, PlaceBySize(bytes),
+                        [this, bytes, request, response] {
+                          google::protobuf::Arena arena;
+                          auto* req = google::protobuf::Arena::CreateMessage<Request>(&arena);
+                          ReserveForParse(bytes, req);
+                          if (!Parse(*request, req))
+                            return Unparsable(Request::descriptor()->full_name());
+                          auto* resp = google::protobuf::Arena::CreateMessage<Response>(&arena);
+                          ACTSERVE_RETURN_IF_ERROR(Compute(*req, resp));
+                          return Serialize(*resp, response);
+                        });
 }
 
 grpc::ServerUnaryReactor* ActivationServiceImpl::Forward(grpc::CallbackServerContext* context,
