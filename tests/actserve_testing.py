@@ -58,8 +58,10 @@ class ServerProcess:
 
     def __init__(self, binary, *args, prefix=()):
         """`prefix`: a command the server runs under (such as prlimit and its options)."""
+        # Tests keep Abseil's lock-order checking, which the server turns off by default.
         self.proc = subprocess.Popen([*prefix, binary, "--address=127.0.0.1:0",
-                                      "--metrics_address=127.0.0.1:0", *args],
+                                      "--metrics_address=127.0.0.1:0",
+                                      "--mutex_deadlock_detection", *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         m = re.search(r"listening on (\S+)", line)

@@ -28,6 +28,8 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::s
   }
   if (!has_address) args.insert(args.begin(), "--address=127.0.0.1:0");
   if (!has_metrics) args.insert(args.begin(), "--metrics_address=127.0.0.1:0");
+  // Tests keep Abseil's lock-order checking, which the server turns off by default.
+  args.insert(args.begin(), "--mutex_deadlock_detection");
   std::unique_ptr<ServerProcess> p(new ServerProcess());
   char path[] = "/tmp/actserve_test_stderr_XXXXXX";
   int err_fd = mkstemp(path);

@@ -65,7 +65,11 @@ class ActivationServiceImpl final : public ServiceBase {
   // Validates and computes one request into `response`, recording it in the metrics.
   template <class Request, class Response>
   absl::Status Compute(const Request& request, Response* response);
-  // A unary handler: parses the request bytes into an arena, computes, serializes the response.
+  // A unary call's work: parses `request` into an arena (then releases its bytes), computes,
+  // serializes into `response`.
+  template <class Request, class Response>
+  absl::Status Answer(grpc::ByteBuffer* request, grpc::ByteBuffer* response);
+  // A unary handler: admits the call through the handler path and runs Answer.
   template <class Request, class Response>
   grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context, const Method& method,
                                   const grpc::ByteBuffer* request, grpc::ByteBuffer* response);
