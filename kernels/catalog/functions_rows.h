@@ -41,33 +41,52 @@ ACTSERVE_HD V ShiftedExp(const V& v, const V& m) {
   return Select(m == Inf<V>(), Select(v == m, V(1), V(0)), Exp(v - m));
 }
 
-// The row's maximum m of sign*x (NaN if any entry is NaN) and sum s of ShiftedExp(sign*x, m).
-// With m = +inf, s counts the entries at +inf: a row with two or more has no limit (their rates
-// decide it), and s is then NaN, which makes the whole row NaN. A row of -inf only has none
-// either: exp(-inf - -inf) is NaN already.
+// The row's maximum of sign*x, NaN if any entry is NaN.
 template <class V, class T>
-ACTSERVE_HD void SoftmaxStats(const T* x, int64_t n, T sign, T* max_out, T* sum_out) {
-  const T pad = -sign * Inf<T>();  // sign * pad = -inf: neutral for max, exp(-inf) = 0 for sums
+ACTSERVE_HD T SignedMax(const T* x, int64_t n, T sign) {
+  const T pad = -sign * Inf<T>();  // sign * pad = -inf: neutral for max
   V mv(-Inf<T>());
   ForEachChunk<V>(
       n, [&](int64_t i, int64_t c) { mv = MaxNan(mv, V(sign) * LoadN<V>(x + i, c, pad)); });
-  const T m = ReduceMaxNan(mv);
+  return ReduceMaxNan(mv);
+}
+
+// The sum s of ShiftedExp(sign*x, m) over a row with maximum m, as softmax divides by it. With
+// m = +inf, s counts the entries at +inf: a row with two or more has no limit (their rates
+// decide it), and s is then NaN, which makes the whole row NaN. A row of -inf only has none
+// either: exp(-inf - -inf) is NaN already.
+template <class T>
+ACTSERVE_HD T SoftmaxSum(T m, T s) {
+  return m == Inf<T>() && s > T(1) ? T(NAN) : s;
+}
+
+// The row's maximum m of sign*x and sum s of ShiftedExp(sign*x, m) (see SoftmaxSum).
+template <class V, class T>
+ACTSERVE_HD void SoftmaxStats(const T* x, int64_t n, T sign, T* max_out, T* sum_out) {
+  const T pad = -sign * Inf<T>();  // exp(-inf) = 0 for the sum
+  const T m = SignedMax<V>(x, n, sign);
   V sv(0.0);
   ForEachChunk<V>(
       n, [&](int64_t i, int64_t c) { sv += ShiftedExp(V(sign) * LoadN<V>(x + i, c, pad), V(m)); });
-  const T s = ReduceSum(sv);
   *max_out = m;
-  *sum_out = m == Inf<T>() && s > T(1) ? T(NAN) : s;
+  *sum_out = SoftmaxSum(m, ReduceSum(sv));
 }
 
+// softmax(sign * x) of one row into y: the exponentials are written to y as they are summed and
+// then scaled, so each is computed once.
 template <class V, class T>
 ACTSERVE_HD void SoftmaxRow(const T* x, int64_t n, T sign, T* y) {
-  T m, s;
-  SoftmaxStats<V>(x, n, sign, &m, &s);
-  const V inv(T(1) / s);
+  const T pad = -sign * Inf<T>();  // exp(-inf) = 0 for the sum
+  const T m = SignedMax<V>(x, n, sign);
+  V sv(0.0);
   ForEachChunk<V>(n, [&](int64_t i, int64_t c) {
-    StoreN(ShiftedExp(V(sign) * LoadN<V>(x + i, c, T(0)), V(m)) * inv, y + i, c);
+    const V e = ShiftedExp(V(sign) * LoadN<V>(x + i, c, pad), V(m));
+    StoreN(e, y + i, c);
+    sv += e;
   });
+  const V inv(T(1) / SoftmaxSum(m, ReduceSum(sv)));
+  ForEachChunk<V>(n,
+                  [&](int64_t i, int64_t c) { StoreN(LoadN<V>(y + i, c, T(0)) * inv, y + i, c); });
 }
 
 // dx = sign * y * (dy - sum(dy * y)), the vector-Jacobian product of softmax(sign * x).
