@@ -1,5 +1,5 @@
 // The noise samples of math/philox.h for a run of elements, vectorised: the Philox words of many
-// blocks are computed side by side (a loop over blocks that the compiler turns into SIMD) and
+// blocks are computed side by side on SIMD lanes (math::PhiloxRounds on U32Lanes) and
 // Box-Muller runs on a register of pairs at a time with the same template as the scalar
 // definition. Values equal math::NormalBlock's and math::UniformBlock's; the normal ones up to
 // the last bit of the logarithm (libmvec here, libm in the scalar definition).
@@ -89,9 +89,7 @@ void Blocks(NoiseDraw draw, uint64_t seed, uint64_t first, int count, T* out) {
   for (int k = 0; k < 2; ++k) {
     for (int b = 0; b < count; b += L) {
       alignas(64) double u1[L];
-      for (int l = 0; l < L; ++l) {
-        u1[l] = math::ToUnit(w[2 * k][b + l]) + 1.0 / 16777216.0;  // as math::NormalBlock
-      }
+      for (int l = 0; l < L; ++l) u1[l] = math::ToUnitPositive(w[2 * k][b + l]);
       Log(V::Load(u1)).Store(&log_u1[k][b]);
     }
   }

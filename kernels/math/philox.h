@@ -36,6 +36,7 @@ ACTSERVE_HD void PhiloxRounds(W& c0, W& c1, W& c2, W& c3, W k0, W k1, MulHiLo mu
   }
 }
 
+// mul_hi_lo for PhiloxRounds on single words.
 struct ScalarMulHiLo {
   ACTSERVE_HD void operator()(uint32_t a, uint32_t m, uint32_t* hi, uint32_t* lo) const {
     const uint64_t p = uint64_t{m} * a;
@@ -59,6 +60,9 @@ ACTSERVE_HD PhiloxBlock PhiloxAt(uint64_t seed, uint64_t block) {
 
 // A 24-bit uniform in [0, 1): exact in float and double alike.
 ACTSERVE_HD double ToUnit(uint32_t w) { return static_cast<double>(w >> 8) * (1.0 / 16777216.0); }
+
+// The same, moved up one step to (0, 1]: Box-Muller's ln u1 stays finite.
+ACTSERVE_HD double ToUnitPositive(uint32_t w) { return ToUnit(w) + 1.0 / 16777216.0; }
 
 // Samples come in blocks of four: block b holds elements 4b .. 4b+3.
 //
@@ -123,8 +127,7 @@ ACTSERVE_HD void BoxMuller(const V& u1, const V& u2, V* z0, V* z1) {
 ACTSERVE_HD void NormalBlock(uint64_t seed, uint64_t block, double out[4]) {
   PhiloxBlock p = PhiloxAt(seed, block);
   for (int k = 0; k < 2; ++k) {
-    BoxMuller(ToUnit(p.w[2 * k]) + 1.0 / 16777216.0,  // (0, 1]: the log stays finite
-              ToUnit(p.w[2 * k + 1]), &out[2 * k], &out[2 * k + 1]);
+    BoxMuller(ToUnitPositive(p.w[2 * k]), ToUnit(p.w[2 * k + 1]), &out[2 * k], &out[2 * k + 1]);
   }
 }
 

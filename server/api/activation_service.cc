@@ -155,8 +155,8 @@ absl::Status ActivationServiceImpl::Compute(const Request& request, Response* re
 }
 
 template <class Request, class Response>
-absl::Status ActivationServiceImpl::Answer(grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
-  const int64_t bytes = static_cast<int64_t>(request->Length());
+absl::Status ActivationServiceImpl::Answer(int64_t bytes, grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) {
   google::protobuf::Arena arena;
   auto* req = google::protobuf::Arena::CreateMessage<Request>(&arena);
   ReserveForParse(bytes, req);
@@ -177,8 +177,8 @@ grpc::ServerUnaryReactor* ActivationServiceImpl::Unary(grpc::CallbackServerConte
   const int64_t bytes = static_cast<int64_t>(request->Length());
   // The request buffer is this call's own: Answer may release it once parsed.
   auto* owned = const_cast<grpc::ByteBuffer*>(request);
-  return handler_.Unary(context, method, bytes, PlaceBySize(bytes), [this, owned, response] {
-    return Answer<Request, Response>(owned, response);
+  return handler_.Unary(context, method, bytes, PlaceBySize(bytes), [this, bytes, owned, response] {
+    return Answer<Request, Response>(bytes, owned, response);
   });
 }
 

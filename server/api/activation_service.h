@@ -65,10 +65,10 @@ class ActivationServiceImpl final : public ServiceBase {
   // Validates and computes one request into `response`, recording it in the metrics.
   template <class Request, class Response>
   absl::Status Compute(const Request& request, Response* response);
-  // A unary call's work: parses `request` into an arena (then releases its bytes), computes,
-  // serializes into `response`.
+  // A unary call's work: parses `request` (`bytes` long) into an arena, then releases its bytes,
+  // computes, serializes into `response`.
   template <class Request, class Response>
-  absl::Status Answer(grpc::ByteBuffer* request, grpc::ByteBuffer* response);
+  absl::Status Answer(int64_t bytes, grpc::ByteBuffer* request, grpc::ByteBuffer* response);
   // A unary handler: admits the call through the handler path and runs Answer.
   template <class Request, class Response>
   grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context, const Method& method,
