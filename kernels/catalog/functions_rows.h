@@ -203,28 +203,40 @@ struct Maxout {
     int64_t k = static_cast<int64_t>(p[0]);
     return n % k == 0 ? n / k : -1;
   }
-  // Index of the group's first maximum; a NaN entry wins (and propagates).
-  template <class T>
-  ACTSERVE_HD static int64_t ArgMax(const T* x, int64_t k) {
-    int64_t best = 0;
-    for (int64_t i = 1; i < k && x[best] == x[best]; ++i) {
-      if (x[i] > x[best] || x[i] != x[i]) best = i;
+  // The maxima of c (<= lanes of V) consecutive groups of k entries from x, one group per lane
+  // (the i-th entries of the groups are a strided load), and each one's index in its group: the
+  // first maximum, or the first NaN, which wins and propagates. Indices are exact in T (k <= 2^24).
+  template <class V, class T>
+  ACTSERVE_HD static void GroupMax(const T* x, int64_t k, int64_t c, V* max, V* arg) {
+    *max = LoadStridedN<V>(x, k, c, T(0));
+    *arg = V(0);
+    for (int64_t i = 1; i < k; ++i) {
+      V v = LoadStridedN<V>(x + i, k, c, T(0));
+      auto take = (v > *max) | (IsNan(v) & (*max == *max));
+      *max = Select(take, v, *max);
+      *arg = Select(take, V(static_cast<T>(i)), *arg);
     }
-    return best;
   }
-  // Groups are strided across a row, so the scalar loop serves every V.
   template <class V, class T>
   ACTSERVE_HD static void Forward(const T* x, int64_t n, const double* p, T* y) {
     int64_t k = static_cast<int64_t>(p[0]);
-    for (int64_t j = 0; j < n / k; ++j) y[j] = x[j * k + ArgMax(x + j * k, k)];
+    ForEachChunk<V>(n / k, [&](int64_t j, int64_t c) {
+      V max, arg;
+      GroupMax(x + j * k, k, c, &max, &arg);
+      StoreN(max, y + j, c);
+    });
   }
   template <class V, class T>
   ACTSERVE_HD static void Backward(const T* x, const T* dy, int64_t n, const double* p, T*, T* dx) {
     int64_t k = static_cast<int64_t>(p[0]);
-    for (int64_t j = 0; j < n / k; ++j) {
-      int64_t best = ArgMax(x + j * k, k);
-      for (int64_t i = 0; i < k; ++i) dx[j * k + i] = i == best ? dy[j] : T(0);
-    }
+    ForEachChunk<V>(n / k, [&](int64_t j, int64_t c) {
+      V max, arg;
+      GroupMax(x + j * k, k, c, &max, &arg);
+      V g = LoadN<V>(dy + j, c, T(0));
+      for (int64_t i = 0; i < k; ++i) {
+        StoreStridedN(Select(arg == V(static_cast<T>(i)), g, V(0)), dx + j * k + i, k, c);
+      }
+    });
   }
 };
 

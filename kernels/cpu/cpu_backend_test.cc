@@ -3,6 +3,7 @@
 #include "kernels/cpu/cpu_backend.h"
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -48,6 +49,56 @@ TEST(CpuBackendTest, ThreadCountDoesNotChangeResults) {
       }
     }
   }
+}
+
+// maxout against a plain loop, for group sizes with their own vector paths (k = 2 permutes, other
+// k strided loads) and group counts that leave partial vectors, with ties (the first arg max gets
+// the gradient) and NaNs (the first NaN wins), in both dtypes.
+template <class T>
+void ExpectMaxoutMatchesALoop(Backend& backend) {
+  for (int64_t k : {1, 2, 3, 5, 16, 37}) {
+    for (int64_t groups : {1, 7, 16, 17, 40}) {
+      const int64_t rows = 3, n = groups * k;
+      auto call = PrepareCall({.activation = "maxout",
+                               .shape = {rows, n},
+                               .params = {{"k", {static_cast<double>(k)}}}});
+      ASSERT_TRUE(call.ok()) << call.status();
+      std::vector<T> x(rows * n), dy(rows * groups), y(rows * groups), dx(rows * n);
+      for (int64_t i = 0; i < rows * n; ++i) x[i] = static_cast<T>((i * 7919) % 7 / 3) - 1;  // ties
+      for (int64_t i = 0; i < rows * n; i += 11) x[i] = NAN;
+      for (int64_t j = 0; j < rows * groups; ++j) dy[j] = static_cast<T>(j + 1);
+      ASSERT_TRUE(backend.Forward(*call, x, absl::MakeSpan(y)).ok());
+      ASSERT_TRUE(backend.Backward(*call, x, dy, absl::MakeSpan(dx), nullptr).ok());
+      for (int64_t j = 0; j < rows * groups; ++j) {
+        const T* g = x.data() + j * k;
+        int64_t best = 0;
+        for (int64_t i = 1; i < k && !std::isnan(g[best]); ++i) {
+          if (std::isnan(g[i]) || g[i] > g[best]) best = i;
+        }
+        const std::string where = "k " + std::to_string(k) + " groups " + std::to_string(groups) +
+                                  " group " + std::to_string(j);
+        if (std::isnan(g[best])) {
+          EXPECT_TRUE(std::isnan(y[j])) << where;
+        } else {
+          EXPECT_EQ(y[j], g[best]) << where;
+        }
+        for (int64_t i = 0; i < k; ++i) {
+          // A NaN entry's dx is NaN (PropagateRowNans).
+          if (std::isnan(g[i])) {
+            EXPECT_TRUE(std::isnan(dx[j * k + i])) << where << " entry " << i;
+          } else {
+            EXPECT_EQ(dx[j * k + i], i == best ? dy[j] : T(0)) << where << " entry " << i;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(CpuBackendTest, MaxoutMatchesAPlainLoopForEveryGroupSize) {
+  auto backend = NewCpuBackend({.threads = 1});
+  ExpectMaxoutMatchesALoop<float>(*backend);
+  ExpectMaxoutMatchesALoop<double>(*backend);
 }
 
 // A NaN input gives NaN in y and dx at that element, and in the parameter gradient it enters.

@@ -174,6 +174,92 @@ struct actserve::math::LaneOps<actserve::cpu::Vec<T>> {
     for (int i = 0; i < kLanes; ++i) buf[i] = i < count ? p[i] : fill;
     return V::Load(buf);
   }
+  // A gather instruction where the build has one and the offsets fit its 32-bit indices.
+  static V LoadStrided(const T* p, long stride, long count, T fill) {
+    if (count == kLanes && stride <= kMaxStride) {
+#if defined(__AVX512F__)
+      if constexpr (sizeof(typename V::Raw) == 64) {
+        if (stride == 2) return LoadEven(p);
+        if constexpr (std::is_same_v<T, float>)
+          return V(_mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xFFFF, Offsets<__m512i>(stride),
+                                            p, sizeof(T)));
+        else
+          return V(_mm512_mask_i32gather_pd(_mm512_setzero_pd(), 0xFF, Offsets<__m256i>(stride), p,
+                                            sizeof(T)));
+      }
+#endif
+#if defined(__AVX2__)
+      if constexpr (sizeof(typename V::Raw) == 32) {
+        if constexpr (std::is_same_v<T, float>)
+          return V(_mm256_i32gather_ps(p, Offsets<__m256i>(stride), sizeof(T)));
+        else
+          return V(_mm256_i32gather_pd(p, Offsets<__m128i>(stride), sizeof(T)));
+      }
+#endif
+    }
+    alignas(64) T buf[kLanes];
+    for (int i = 0; i < kLanes; ++i) buf[i] = i < count ? p[i * stride] : fill;
+    return V::Load(buf);
+  }
+  // A scatter instruction with AVX-512, lane by lane otherwise.
+  static void StoreStrided(const V& v, T* p, long stride, long count) {
+#if defined(__AVX512F__)
+    if constexpr (sizeof(typename V::Raw) == 64) {
+      if (count == kLanes && stride <= kMaxStride) {
+        if (stride == 2) return StoreEven(v, p);
+        if constexpr (std::is_same_v<T, float>)
+          return _mm512_i32scatter_ps(p, Offsets<__m512i>(stride), v.v, sizeof(T));
+        else
+          return _mm512_i32scatter_pd(p, Offsets<__m256i>(stride), v.v, sizeof(T));
+      }
+    }
+#endif
+    for (long i = 0; i < count; ++i) p[i * stride] = v.Lane(i);
+  }
+
+ private:
+#if defined(__AVX512F__)
+  // Stride 2 (maxout's default groups) without gathers or scatters, which are slow on AMD: two
+  // loads and a two-source permute; two permutes and masked stores. The masks keep p[2 kLanes - 1],
+  // which may lie past the array, untouched.
+  static V LoadEven(const T* p) {
+    if constexpr (std::is_same_v<T, float>) {
+      const __m512i even =
+          _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+      return V(
+          _mm512_permutex2var_ps(_mm512_loadu_ps(p), even, _mm512_maskz_loadu_ps(0x7FFF, p + 16)));
+    } else {
+      const __m512i even = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
+      return V(
+          _mm512_permutex2var_pd(_mm512_loadu_pd(p), even, _mm512_maskz_loadu_pd(0x7F, p + 8)));
+    }
+  }
+  static void StoreEven(const V& v, T* p) {
+    if constexpr (std::is_same_v<T, float>) {
+      const __m512i lo = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+      const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
+      _mm512_mask_storeu_ps(p, 0x5555, _mm512_permutexvar_ps(lo, v.v));
+      _mm512_mask_storeu_ps(p + 16, 0x5555, _mm512_permutexvar_ps(hi, v.v));
+    } else {
+      const __m512i lo = _mm512_set_epi64(3, 3, 2, 2, 1, 1, 0, 0);
+      const __m512i hi = _mm512_add_epi64(lo, _mm512_set1_epi64(4));
+      _mm512_mask_storeu_pd(p, 0x55, _mm512_permutexvar_pd(lo, v.v));
+      _mm512_mask_storeu_pd(p + 8, 0x55, _mm512_permutexvar_pd(hi, v.v));
+    }
+  }
+#endif
+  static constexpr long kMaxStride = std::numeric_limits<int32_t>::max() / kLanes;
+  // The lanes' element offsets 0, stride, 2 stride, ... as the int32 index register I (as wide
+  // as the lane count needs) of a gather or scatter.
+  template <class I>
+  static I Offsets(long stride) {
+    typedef int32_t Ints __attribute__((vector_size(64)));
+    Ints o;
+    for (int i = 0; i < 16; ++i) o[i] = static_cast<int32_t>(i * stride);
+    I r;
+    std::memcpy(&r, &o, sizeof(I));  // the low lanes
+    return r;
+  }
 };
 
 namespace actserve::cpu {

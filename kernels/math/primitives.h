@@ -96,8 +96,9 @@ ACTSERVE_HD T Fma(T a, T b, T c) {
 // ---- Lane access, for code that walks arrays (the last-axis functions). A scalar is a vector of
 // one lane; cpu/simd.h gives the same functions for Vec<T>. ----
 
-// LaneOps<V>: the lane count of V and a padded load, as a class so that cpu/simd.h can
-// specialise it for vectors (a function template named with <V> would not be found there).
+// LaneOps<V>: the lane count of V, padded and strided loads and strided stores, as a class so that
+// cpu/simd.h can specialise it for vectors (a function template named with <V> would not be found
+// there).
 template <class V, class = void>
 struct LaneOps {
   static constexpr int kLanes = 1;
@@ -105,6 +106,16 @@ struct LaneOps {
   template <class T>
   ACTSERVE_HD static V Load(const T* p, long count, T fill) {
     return count > 0 ? *p : fill;
+  }
+  // count values p[0], p[stride], p[2 stride], ..., `fill` where there are none.
+  template <class T>
+  ACTSERVE_HD static V LoadStrided(const T* p, long stride, long count, T fill) {
+    return count > 0 ? *p : fill;
+  }
+  // Stores the first count lanes of v to p[0], p[stride], ...
+  template <class T>
+  ACTSERVE_HD static void StoreStrided(const V& v, T* p, long stride, long count) {
+    if (count > 0) *p = v;
   }
 };
 template <class V>
@@ -118,6 +129,15 @@ ACTSERVE_HD V LoadN(const T* p, long count, T fill) {
 template <class T, std::enable_if_t<kIsScalar<T>, int> = 0>
 ACTSERVE_HD void StoreN(T v, T* p, long count) {
   if (count > 0) *p = v;
+}
+// Strided forms of LoadN and StoreN: lane i is p[i * stride] (a gather and a scatter).
+template <class V, class T>
+ACTSERVE_HD V LoadStridedN(const T* p, long stride, long count, T fill) {
+  return LaneOps<V>::LoadStrided(p, stride, count, fill);
+}
+template <class V, class T>
+ACTSERVE_HD void StoreStridedN(const V& v, T* p, long stride, long count) {
+  LaneOps<V>::StoreStrided(v, p, stride, count);
 }
 template <class T, std::enable_if_t<kIsScalar<T>, int> = 0>
 ACTSERVE_HD T ReduceSum(T v) {
