@@ -34,7 +34,7 @@ struct Vec {
   Vec() = default;
   explicit Vec(Raw r) : v(r) {}
   // Broadcast. Implicit on purpose: definitions write V(0.5) and mix vectors with scalars.
-  Vec(double s) : v(Raw{} + static_cast<T>(s)) {}  // NOLINT(runtime/explicit)
+  Vec(double s) : v(Eigen::internal::pset1<Raw>(static_cast<T>(s))) {}  // NOLINT(runtime/explicit)
 
   static Vec Load(const T* p) {
     Vec r;
@@ -139,6 +139,17 @@ inline Vec<T> Select(const Mask<T>& m, const Vec<T>& a, const Vec<T>& b) {
   return Vec<T>(m.m ? a.v : b.v);
 }
 
+// math::Min and math::Max (Select(b < a, b, a) and Select(b > a, b, a): a where either is NaN or
+// both are zeros) as one instruction each: Eigen's pmin and pmax follow std::min and std::max,
+// which are exactly that.
+template <class T>
+inline Vec<T> Min(const Vec<T>& a, const Vec<T>& b) {
+  return Vec<T>(Eigen::internal::pmin(a.v, b.v));
+}
+template <class T>
+inline Vec<T> Max(const Vec<T>& a, const Vec<T>& b) {
+  return Vec<T>(Eigen::internal::pmax(a.v, b.v));
+}
 template <class T>
 inline Vec<T> Abs(const Vec<T>& x) {
   return Vec<T>(Eigen::internal::pabs(x.v));
@@ -376,7 +387,6 @@ struct U32MulHiLo {
     return simd_internal::PerLane(x, [](T s) { return std::name(s); }); \
   }
 
-ACTSERVE_VEC_MATH_FUNCTION(Expm1, expm1)
 ACTSERVE_VEC_MATH_FUNCTION(Log, log)
 ACTSERVE_VEC_MATH_FUNCTION(Log1p, log1p)
 ACTSERVE_VEC_MATH_FUNCTION(Tanh, tanh)
@@ -423,52 +433,81 @@ inline Vec<T> Pow2(const Vec<T>& n) {
 
 }  // namespace simd_internal
 
-// e^x, inlined (a libmvec call costs a third more): n = round(x / ln 2), r = x - n ln 2 in two
-// parts (Cody-Waite), e^r by a polynomial (kExpFloat for float, 14 Taylor terms for double: below
-// 0.1 ulp on |r| <= ln 2 / 2), times 2^n with one rounding for subnormal results (vscalef, or two
-// exact steps). Overflow gives inf, underflow 0, NaN stays NaN.
+namespace simd_internal {
+
+// The exponential's argument reduction: x = n ln 2 + r with n whole and |r| <= ln 2 / 2 (ln 2 in
+// two parts, Cody-Waite), after clamping x to just past where e^x overflows or rounds to 0, so
+// that r stays finite for infinite x (NaN stays NaN).
 template <class T>
-inline Vec<T> Exp(const Vec<T>& x) {
+inline void ReduceLn2(const Vec<T>& x, Vec<T>* n, Vec<T>* r) {
   using V = Vec<T>;
   constexpr bool kFloat = std::is_same_v<T, float>;
   constexpr double kLn2Hi = kFloat ? 0.693145751953125 : 0.693147180369123816490;
   constexpr double kLn2Lo = kFloat ? 1.428606765330187045e-06 : 1.90821492927058770002e-10;
-  constexpr T kMax = kFloat ? 88.72283935546875 : 709.782712893384;    // ln of the largest value
-  constexpr T kMin = kFloat ? -103.972084045410 : -745.1332191019411;  // below: rounds to 0
-#if defined(__AVX512F__)
-  // With AVX-512, vscalef multiplies by 2^n with one rounding, subnormal results included, and
-  // gives inf and 0 past the range; clamping x first keeps r finite for infinite x. (min and max
-  // return their second operand when either is NaN: NaN stays NaN.)
-  if constexpr (sizeof(x.v) == 64) {
-    V c;
-    if constexpr (kFloat) {
-      c = V(_mm512_max_ps(_mm512_set1_ps(kMin - 1), _mm512_min_ps(_mm512_set1_ps(kMax + 1), x.v)));
-    } else {
-      c = V(_mm512_max_pd(_mm512_set1_pd(kMin - 1), _mm512_min_pd(_mm512_set1_pd(kMax + 1), x.v)));
-    }
-    V n(Eigen::internal::print(c.v * static_cast<T>(1.44269504088896340736)));
-    V r = Fma(n, V(-kLn2Lo), Fma(n, V(-kLn2Hi), c));
-    V p = kFloat ? math::Polynomial(r, simd_internal::kExpFloat)
-                 : math::Polynomial(r, simd_internal::kExpTaylor);
-    if constexpr (kFloat)
-      return V(_mm512_scalef_ps(p.v, n.v));
-    else
-      return V(_mm512_scalef_pd(p.v, n.v));
-  }
-#endif
-  V n(Eigen::internal::print(x.v * static_cast<T>(1.44269504088896340736)));  // round to nearest
-  V r = Fma(n, V(-kLn2Hi), x);
-  r = Fma(n, V(-kLn2Lo), r);
-  V p = kFloat ? math::Polynomial(r, simd_internal::kExpFloat)
-               : math::Polynomial(r, simd_internal::kExpTaylor);
-  // 2^n = 2^h * 2^(n-h) with h = floor(n/2): each factor stays a normal number.
-  V h(Eigen::internal::pfloor((n * V(0.5)).v));
-  V y = p * simd_internal::Pow2(h) * simd_internal::Pow2(n - h);
-  y = Select(x > V(kMax), V(std::numeric_limits<T>::infinity()), y);
-  y = Select(x < V(kMin), V(0.0), y);
-  return Select(x != x, x, y);
+  constexpr T kMax = kFloat ? 89.72283935546875 : 710.782712893384;    // ln of the largest + 1
+  constexpr T kMin = kFloat ? -104.972084045410 : -746.1332191019411;  // below: 0, minus 1
+  V c = Max(Min(x, V(kMax)), V(kMin));
+  *n = V(Eigen::internal::print(c.v * static_cast<T>(1.44269504088896340736)));
+  *r = Fma(*n, V(-kLn2Lo), Fma(*n, V(-kLn2Hi), c));
 }
 
+// p 2^n for whole n from ReduceLn2, rounded once where the result is subnormal; inf past the
+// largest value, 0 below the smallest.
+template <class T>
+inline Vec<T> ScaleByPow2(const Vec<T>& p, const Vec<T>& n) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(p.v) == 64) {
+    if constexpr (std::is_same_v<T, float>)
+      return Vec<T>(_mm512_scalef_ps(p.v, n.v));
+    else
+      return Vec<T>(_mm512_scalef_pd(p.v, n.v));
+  }
+#endif
+  // 2^n = 2^h * 2^(n-h) with h = floor(n/2): each factor stays a normal number.
+  Vec<T> h(Eigen::internal::pfloor((n * Vec<T>(0.5)).v));
+  return p * Pow2(h) * Pow2(n - h);
+}
+
+// e^r - 1 over r, by its Taylor series (terms 1/(k+1)!): as kExpTaylor from its second term.
+template <class T>
+inline Vec<T> Expm1OverR(const Vec<T>& r) {
+  constexpr bool kFloat = std::is_same_v<T, float>;
+  constexpr int kTerms = kFloat ? 8 : 13;  // truncation below 0.01 ulp on |r| <= ln 2 / 2
+  Vec<T> acc(kExpTaylor[kTerms]);
+  for (int k = kTerms - 1; k >= 1; --k) acc = Fma(acc, r, Vec<T>(kExpTaylor[k]));
+  return acc;
+}
+
+}  // namespace simd_internal
+
+// e^x, inlined (a libmvec call costs a third more): e^r by a polynomial (kExpFloat for float, 14
+// Taylor terms for double: below 0.1 ulp on |r| <= ln 2 / 2), times 2^n (vscalef on AVX-512).
+// Overflow gives inf, underflow 0, NaN stays NaN.
+template <class T>
+inline Vec<T> Exp(const Vec<T>& x) {
+  Vec<T> n, r;
+  simd_internal::ReduceLn2(x, &n, &r);
+  Vec<T> p = std::is_same_v<T, float> ? math::Polynomial(r, simd_internal::kExpFloat)
+                                      : math::Polynomial(r, simd_internal::kExpTaylor);
+  return simd_internal::ScaleByPow2(p, n);
+}
+
+// e^x - 1, inlined: 2^n (e^r - 1) + (2^n - 1). For n = 0 that is e^r - 1 itself, accurate for
+// tiny x; otherwise |result| > 0.29 and the two roundings cost under 2 ulp. Where 2^n exceeds
+// 1/ulp the -1 vanishes and 2^n (e^r - 1 + 1) is used, as 2^n - 1 alone may overflow. -1 below,
+// inf above.
+template <class T>
+inline Vec<T> Expm1(const Vec<T>& x) {
+  using V = Vec<T>;
+  constexpr int kBig = std::numeric_limits<T>::digits + 1;
+  V n, r;
+  simd_internal::ReduceLn2(x, &n, &r);
+  V p = r * simd_internal::Expm1OverR(r);
+  const auto big = n > V(kBig);
+  V y = simd_internal::ScaleByPow2(Select(big, p + V(1), p), n) +
+        Select(big, V(0), simd_internal::ScaleByPow2(V(1), n) - V(1));
+  return Select(x == V(0), x, y);  // -0 stays -0
+}
 #undef ACTSERVE_VEC_MATH_FUNCTION
 #undef ACTSERVE_LIBMVEC_256
 #undef ACTSERVE_LIBMVEC_512

@@ -1,6 +1,10 @@
 #include "kernels/cpu/simd.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -54,6 +58,58 @@ TYPED_TEST(StridedTest, StoresOnlyTheStridedLanes) {
         ASSERT_EQ(a[i], written ? lanes[i / stride] : T(-1)) << stride << " " << count << " " << i;
       }
     }
+  }
+}
+
+// Special values and the ends of the range, where a vector lane must agree with the scalar rule.
+template <class T>
+std::vector<T> SpecialValues() {
+  using L = std::numeric_limits<T>;
+  std::vector<T> v = {T(0),     -T(0),     T(1e-30),      -T(1e-30),      L::denorm_min(),
+                      T(0.3),   -T(0.3),   T(0.35),       -T(0.35),       T(0.7),
+                      -T(0.7),  T(5),      -T(5),         T(-20),         T(30),
+                      T(-87.5), T(88.7),   T(-103.9),     T(-104.5),      T(709.7),
+                      T(-745),  T(-746),   L::infinity(), -L::infinity(), L::quiet_NaN(),
+                      L::max(), -L::max(), L::min(),      -L::min()};
+  return v;
+}
+
+// |got - want| in units of T's spacing at want rounded to T (the subnormal spacing at least).
+template <class T>
+double Ulps(T got, long double want) {
+  const T w = static_cast<T>(want);
+  if (std::isnan(w)) return std::isnan(got) ? 0 : INFINITY;
+  if (std::isinf(w)) return got == w ? 0 : INFINITY;
+  const long double ulp = std::max<long double>(
+      std::numeric_limits<T>::denorm_min(),
+      std::nextafter(std::fabs(w), std::numeric_limits<T>::infinity()) - std::fabs(w));
+  return static_cast<double>(std::fabs(static_cast<long double>(got) - want) / ulp);
+}
+
+TYPED_TEST(StridedTest, MinMaxMatchTheSelectRule) {
+  using T = TypeParam;
+  using V = Vec<T>;
+  for (T a : SpecialValues<T>()) {
+    for (T b : SpecialValues<T>()) {
+      const T min = Min(V(a), V(b)).Lane(0), max = Max(V(a), V(b)).Lane(0);
+      const T want_min = b < a ? b : a, want_max = b > a ? b : a;
+      EXPECT_TRUE(std::memcmp(&min, &want_min, sizeof(T)) == 0) << a << " " << b << " got " << min;
+      EXPECT_TRUE(std::memcmp(&max, &want_max, sizeof(T)) == 0) << a << " " << b;
+    }
+  }
+}
+
+// Exp and Expm1 at the special values and on a dense grid, against the long double libm.
+TYPED_TEST(StridedTest, ExpAndExpm1AgreeWithLibm) {
+  using T = TypeParam;
+  using V = Vec<T>;
+  std::vector<T> xs = SpecialValues<T>();
+  for (int i = -4000; i <= 4000; ++i) xs.push_back(static_cast<T>(i * 0.0273));
+  for (T x : xs) {
+    const T e = Exp(V(x)).Lane(0), m = Expm1(V(x)).Lane(0);
+    EXPECT_LE(Ulps(e, std::exp(static_cast<long double>(x))), 1.5) << x;
+    EXPECT_LE(Ulps(m, std::expm1(static_cast<long double>(x))), 2.5) << x;
+    if (x == 0) EXPECT_EQ(std::signbit(m), std::signbit(x)) << "expm1 keeps the zero's sign";
   }
 }
 
