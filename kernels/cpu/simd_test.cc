@@ -113,5 +113,31 @@ TYPED_TEST(StridedTest, ExpAndExpm1AgreeWithLibm) {
   }
 }
 
+// Log1p over [0, 1] densely (the inline path), at the special values (the library's), and in
+// vectors that mix both.
+TYPED_TEST(StridedTest, Log1pAgreesWithLibm) {
+  using T = TypeParam;
+  using V = Vec<T>;
+  constexpr int L = V::kLanes;
+  std::vector<T> xs = SpecialValues<T>();
+  for (int i = 0; i <= 20000; ++i) xs.push_back(static_cast<T>(i / 20000.0));
+  for (int e = -149; e <= 0; ++e) xs.push_back(std::ldexp(static_cast<T>(1.37), e));
+  xs.push_back(std::nextafter(T(1), T(0)));
+  xs.push_back(T(-0.5));
+  xs.push_back(T(-1));
+  for (size_t i = 0; i < xs.size(); ++i) {
+    // Lane 0 holds xs[i]; the others hold in-range values, or an out-of-range one every 7th time.
+    alignas(64) T lanes[L];
+    for (int l = 0; l < L; ++l) lanes[l] = static_cast<T>((l + 1) / (L + 1.0));
+    lanes[0] = xs[i];
+    if (i % 7 == 0) lanes[L - 1] = T(3);
+    const V y = Log1p(V::Load(lanes));
+    for (int l = 0; l < L; ++l) {
+      EXPECT_LE(Ulps(y.Lane(l), std::log1p(static_cast<long double>(lanes[l]))), 2.0) << lanes[l];
+    }
+    if (xs[i] == 0) EXPECT_EQ(std::signbit(y.Lane(0)), std::signbit(xs[i])) << "log1p keeps -0";
+  }
+}
+
 }  // namespace
 }  // namespace actserve::cpu
