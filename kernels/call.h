@@ -22,6 +22,9 @@ struct CallSpec {
   std::vector<std::pair<std::string, std::vector<double>>> params;
   uint64_t seed = 0;      // noise seed of stochastic functions
   bool training = false;  // rrelu draws its slopes only in training mode
+  // Backward is given the forward's output y in place of x (only where the catalog entry has
+  // backward_from_output; shape is then y's, which equals x's for those functions).
+  bool from_output = false;
 };
 
 // A validated call. Channels run along axis 1 for rank >= 2 (N, C, ...), as in PyTorch's PReLU;
@@ -40,6 +43,7 @@ struct ActivationCall {
   std::array<std::vector<double>, kMaxParams> params;
   uint64_t seed = 0;
   bool training = false;
+  bool from_output = false;  // see CallSpec
 
   bool per_channel() const;
   int64_t rows() const { return row_length == 0 ? 0 : input_size / row_length; }
@@ -49,7 +53,8 @@ struct ActivationCall {
 // for: an unknown activation or parameter, a parameter given twice, a non-finite or out-of-range
 // value, several values for a parameter that is not learnable or a count that does not match the
 // channels, a negative dimension, a shape whose element count overflows int64, and a last axis
-// that breaks the function's rule (maxout: divisible by k; glu: even; rank >= 1).
+// that breaks the function's rule (maxout: divisible by k; glu: even; rank >= 1), and from_output
+// for a function without backward_from_output.
 absl::StatusOr<ActivationCall> PrepareCall(const CallSpec& spec);
 
 // INVALID_ARGUMENT unless x and y have the element counts the call's shapes need.

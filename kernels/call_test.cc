@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -106,6 +107,21 @@ TEST(PrepareCallTest, RejectsBadInputNamingTheFieldAndTheExpectation) {
                 "not learnable and takes one value");
   ExpectInvalid({.activation = "relu", .shape = {2, -3}}, "shape[1] is -3");
   ExpectInvalid({.activation = "relu", .shape = {1LL << 40, 1LL << 40}}, "64-bit count");
+}
+
+// from_output is taken exactly where the catalog says the derivative is a function of y.
+TEST(PrepareCallTest, BackwardFromTheOutputOnlyWhereTheCatalogHasIt) {
+  for (const ActivationInfo& info : AllActivations()) {
+    const CallSpec spec = {.activation = info.name, .shape = {2, 4}, .from_output = true};
+    if (info.backward_from_output) {
+      absl::StatusOr<ActivationCall> call = PrepareCall(spec);
+      ASSERT_TRUE(call.ok()) << info.name << ": " << call.status();
+      EXPECT_TRUE(call->from_output);
+    } else {
+      ExpectInvalid(spec,
+                    absl::StrCat("from_output: ", info.name, " has no backward from its output"));
+    }
+  }
 }
 
 TEST(CheckSizesTest, NamesTheMismatchedBuffer) {

@@ -92,6 +92,37 @@ class InteropTest(unittest.TestCase):
         for got, w_ in zip(resp.y.float_data, want):
             self.assertAlmostEqual(got, w_, delta=1e-6)
 
+    def test_backward_from_the_output_matches_pytorch(self):
+        """The softmax family's backward given y (as PyTorch's autograd keeps it) equals PyTorch's
+        gradient; the catalog says which functions take it, and the others refuse it."""
+        try:
+            import torch
+        except ImportError:
+            self.skipTest("PyTorch is not installed")
+        pb = self.pb
+        catalog = self.stub.ListActivations(pb.ListActivationsRequest(), timeout=10).activations
+        takes = {a.name for a in catalog if a.backward_from_output}
+        self.assertEqual(takes, {"softmax", "softmin", "log_softmax"})
+        fns = {"softmax": lambda t: torch.softmax(t, -1), "softmin": lambda t: torch.nn.functional.softmin(t, -1),
+               "log_softmax": lambda t: torch.log_softmax(t, -1)}
+        gen = torch.Generator().manual_seed(3)
+        for name in sorted(takes):
+            x = (4 * torch.randn(3, 9, generator=gen, dtype=torch.float64)).requires_grad_()
+            y = fns[name](x)
+            dy = torch.randn(3, 9, generator=gen, dtype=torch.float64)
+            y.backward(dy)
+            resp = self.stub.Backward(pb.BackwardRequest(
+                activation=name, x=self.tensor([3, 9], y.detach().flatten().tolist()),
+                dy=self.tensor([3, 9], dy.flatten().tolist()), from_output=True))
+            self.assertEqual(list(resp.dx.shape), [3, 9])
+            for got, want in zip(resp.dx.double_data, x.grad.flatten().tolist()):
+                self.assertAlmostEqual(got, want, delta=1e-12 * (1 + abs(want)), msg=name)
+        with self.assertRaises(self.grpc.RpcError) as e:
+            self.stub.Backward(pb.BackwardRequest(activation="relu", x=self.tensor([2], [1, 2]),
+                                                  dy=self.tensor([2], [1, 1]), from_output=True))
+        self.assertEqual(e.exception.code(), self.grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("from_output: relu has no backward from its output", e.exception.details())
+
     def test_stream_answers_in_order(self):
         pb = self.pb
         reqs = [pb.EvaluateRequest(id=i, forward=pb.ForwardRequest(

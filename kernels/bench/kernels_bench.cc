@@ -1,8 +1,10 @@
 // Element throughput of every catalog function, forward and backward, fp32, at 4 Ki, 256 Ki and
 // 16 Mi elements on 1 and 2 threads, next to a plain copy of the same bytes measured in the same
 // run: memcpy of 8 bytes per element for forward (read x, write y) and 12 for backward (read x
-// and dy, write dx). Each function's label is its catalog cost class (select, arithmetic,
-// transcendental). Functions run with default parameters (rrelu in inference mode).
+// and dy, write dx). Functions with a backward from the output (the softmax family) also run it
+// as "bwd_y": given y = f(x) in x's place, as PyTorch's backward is. Each function's label is its
+// catalog cost class (select, arithmetic, transcendental). Functions run with default parameters
+// (rrelu in inference mode).
 //
 //   build/kernels/kernels_bench --benchmark_format=json > ours.json
 // kernels/bench/compare.py runs it beside PyTorch and oneDNN and prints the ratios.
@@ -55,7 +57,9 @@ void BM_Copy(benchmark::State& state) {
   state.SetLabel(backward ? "bwd" : "fwd");
 }
 
-void BM_Activation(benchmark::State& state, ActivationId id, bool backward) {
+// direction: 0 forward, 1 backward, 2 backward from the output.
+void BM_Activation(benchmark::State& state, ActivationId id, int direction) {
+  const bool backward = direction != 0;
   const int64_t n = state.range(0);
   const int threads = static_cast<int>(state.range(1));
   Buffers& b = BuffersFor(n);
@@ -64,11 +68,17 @@ void BM_Activation(benchmark::State& state, ActivationId id, bool backward) {
   std::vector<int64_t> shape = info.layout == Layout::kLastAxis
                                    ? std::vector<int64_t>{n / 1024, 1024}
                                    : std::vector<int64_t>{n};
-  auto call = PrepareCall({.activation = info.name, .shape = shape});
+  auto call = PrepareCall({.activation = info.name, .shape = shape, .from_output = direction == 2});
   if (!call.ok()) return state.SkipWithError(std::string(call.status().message()).c_str());
   Backend& backend = BackendFor(threads);
   absl::Span<const float> x(b.x.data(), call->input_size);
   absl::Span<const float> dy(b.dy.data(), call->output_size);
+  std::vector<float> y;
+  if (direction == 2) {  // the forward's output in x's place
+    y.resize(call->output_size);
+    if (!backend.Forward(*call, x, absl::MakeSpan(y)).ok()) return state.SkipWithError("forward");
+    x = y;
+  }
   for (auto _ : state) {
     absl::Status s =
         backward ? backend.Backward(*call, x, dy, absl::MakeSpan(b.out.data(), call->input_size),
@@ -111,9 +121,11 @@ int RegisterAll() {
   }
   for (int i = 0; i < kNumActivations; ++i) {
     auto id = static_cast<ActivationId>(i);
-    for (bool backward : {false, true}) {
-      std::string name = std::string(Info(id).name) + (backward ? "/bwd" : "/fwd");
-      auto* bm = benchmark::RegisterBenchmark(name.c_str(), BM_Activation, id, backward);
+    for (int direction : {0, 1, 2}) {
+      if (direction == 2 && !Info(id).backward_from_output) continue;
+      static constexpr const char* kDirection[] = {"/fwd", "/bwd", "/bwd_y"};
+      std::string name = std::string(Info(id).name) + kDirection[direction];
+      auto* bm = benchmark::RegisterBenchmark(name.c_str(), BM_Activation, id, direction);
       for (int64_t n : kSizes) {
         for (int threads : {1, 2}) bm->Args({n, threads});
       }

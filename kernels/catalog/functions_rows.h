@@ -10,6 +10,10 @@
 //     template <class V, class T>
 //     static void Backward(const T* x, const T* dy, int64_t n, const double* params, T* scratch,
 //                          T* dx);
+//     // Only with kInfo.backward_from_output: dx for one row from the forward's output y.
+//     template <class V, class T>
+//     static void BackwardFromOutput(const T* y, const T* dy, int64_t n, const double* params,
+//                                    T* dx);
 //   };
 //
 // V is the value type the row is walked in: T itself (one element at a time, as a GPU thread
@@ -89,10 +93,9 @@ ACTSERVE_HD void SoftmaxRow(const T* x, int64_t n, T sign, T* y) {
                   [&](int64_t i, int64_t c) { StoreN(LoadN<V>(y + i, c, T(0)) * inv, y + i, c); });
 }
 
-// dx = sign * y * (dy - sum(dy * y)), the vector-Jacobian product of softmax(sign * x).
+// dx = sign * y * (dy - sum(dy * y)), the vector-Jacobian product of y = softmax(sign * x).
 template <class V, class T>
-ACTSERVE_HD void SoftmaxBackwardRow(const T* x, const T* dy, int64_t n, T sign, T* y, T* dx) {
-  SoftmaxRow<V>(x, n, sign, y);
+ACTSERVE_HD void SoftmaxBackwardFromOutput(const T* y, const T* dy, int64_t n, T sign, T* dx) {
   V dot(0.0);
   ForEachChunk<V>(n, [&](int64_t i, int64_t c) {
     dot += LoadN<V>(dy + i, c, T(0)) * LoadN<V>(y + i, c, T(0));
@@ -101,6 +104,13 @@ ACTSERVE_HD void SoftmaxBackwardRow(const T* x, const T* dy, int64_t n, T sign, 
   ForEachChunk<V>(n, [&](int64_t i, int64_t c) {
     StoreN(V(sign) * LoadN<V>(y + i, c, T(0)) * (LoadN<V>(dy + i, c, T(0)) - d), dx + i, c);
   });
+}
+
+// The same from x: the forward row into scratch first.
+template <class V, class T>
+ACTSERVE_HD void SoftmaxBackwardRow(const T* x, const T* dy, int64_t n, T sign, T* scratch, T* dx) {
+  SoftmaxRow<V>(x, n, sign, scratch);
+  SoftmaxBackwardFromOutput<V>(scratch, dy, n, sign, dx);
 }
 
 struct Softmax {
@@ -112,7 +122,8 @@ struct Softmax {
       .kink_convention = "none; a row with one +inf entry gives 1 there and 0 elsewhere",
       .source = "torch.softmax(dim=-1)",
       .properties = kSoftmaxProperties,
-      .layout = Layout::kLastAxis};
+      .layout = Layout::kLastAxis,
+      .backward_from_output = true};
   static int64_t OutputLength(int64_t n, const double*) { return n; }
   template <class V, class T>
   ACTSERVE_HD static void Forward(const T* x, int64_t n, const double*, T* y) {
@@ -122,6 +133,11 @@ struct Softmax {
   ACTSERVE_HD static void Backward(const T* x, const T* dy, int64_t n, const double*, T* scratch,
                                    T* dx) {
     SoftmaxBackwardRow<V>(x, dy, n, T(1), scratch, dx);
+  }
+  template <class V, class T>
+  ACTSERVE_HD static void BackwardFromOutput(const T* y, const T* dy, int64_t n, const double*,
+                                             T* dx) {
+    SoftmaxBackwardFromOutput<V>(y, dy, n, T(1), dx);
   }
 };
 
@@ -133,7 +149,8 @@ struct Softmin {
                                            .kink_convention = "none",
                                            .source = "torch.nn.Softmin",
                                            .properties = kSoftmaxProperties,
-                                           .layout = Layout::kLastAxis};
+                                           .layout = Layout::kLastAxis,
+                                           .backward_from_output = true};
   static int64_t OutputLength(int64_t n, const double*) { return n; }
   template <class V, class T>
   ACTSERVE_HD static void Forward(const T* x, int64_t n, const double*, T* y) {
@@ -143,6 +160,11 @@ struct Softmin {
   ACTSERVE_HD static void Backward(const T* x, const T* dy, int64_t n, const double*, T* scratch,
                                    T* dx) {
     SoftmaxBackwardRow<V>(x, dy, n, T(-1), scratch, dx);
+  }
+  template <class V, class T>
+  ACTSERVE_HD static void BackwardFromOutput(const T* y, const T* dy, int64_t n, const double*,
+                                             T* dx) {
+    SoftmaxBackwardFromOutput<V>(y, dy, n, T(-1), dx);
   }
 };
 
@@ -155,7 +177,8 @@ struct LogSoftmax {
       .kink_convention = "none",
       .source = "torch.log_softmax(dim=-1), jax.nn.log_softmax",
       .properties = {.smooth = true, .saturation = Saturation::kOneSidedSoft},
-      .layout = Layout::kLastAxis};
+      .layout = Layout::kLastAxis,
+      .backward_from_output = true};
   static int64_t OutputLength(int64_t n, const double*) { return n; }
   template <class V, class T>
   ACTSERVE_HD static void Forward(const T* x, int64_t n, const double*, T* y) {
@@ -176,11 +199,24 @@ struct LogSoftmax {
   ACTSERVE_HD static void Backward(const T* x, const T* dy, int64_t n, const double*, T* scratch,
                                    T* dx) {
     SoftmaxRow<V>(x, n, T(1), scratch);
+    BackwardGivenSoftmax<V>(
+        dy, n, [&](int64_t i, int64_t c) { return LoadN<V>(scratch + i, c, T(0)); }, dx);
+  }
+  // softmax(x) = exp(y).
+  template <class V, class T>
+  ACTSERVE_HD static void BackwardFromOutput(const T* y, const T* dy, int64_t n, const double*,
+                                             T* dx) {
+    BackwardGivenSoftmax<V>(
+        dy, n, [&](int64_t i, int64_t c) { return Exp(LoadN<V>(y + i, c, -Inf<T>())); }, dx);
+  }
+  // dx = dy - p * sum(dy), where p(i, c) gives the chunk of softmax(x) at i.
+  template <class V, class T, class P>
+  ACTSERVE_HD static void BackwardGivenSoftmax(const T* dy, int64_t n, P p, T* dx) {
     V sum(0.0);
     ForEachChunk<V>(n, [&](int64_t i, int64_t c) { sum += LoadN<V>(dy + i, c, T(0)); });
     const V total(ReduceSum(sum));
     ForEachChunk<V>(n, [&](int64_t i, int64_t c) {
-      StoreN(LoadN<V>(dy + i, c, T(0)) - LoadN<V>(scratch + i, c, T(0)) * total, dx + i, c);
+      StoreN(LoadN<V>(dy + i, c, T(0)) - p(i, c) * total, dx + i, c);
     });
   }
 };

@@ -101,6 +101,37 @@ TEST(CpuBackendTest, MaxoutMatchesAPlainLoopForEveryGroupSize) {
   ExpectMaxoutMatchesALoop<double>(*backend);
 }
 
+// Where the catalog allows it, backward from the forward's output y equals backward from x: the
+// same dx to rounding, in both dtypes, rows with large and tiny entries included.
+template <class T>
+void ExpectBackwardFromOutputMatches(Backend& backend, const ActivationInfo& info, double tol) {
+  auto from_x = PrepareCall({.activation = info.name, .shape = {5, 67}});
+  auto from_y = PrepareCall({.activation = info.name, .shape = {5, 67}, .from_output = true});
+  ASSERT_TRUE(from_x.ok() && from_y.ok()) << info.name;
+  std::vector<double> xd = Ramp(from_x->input_size, -30, 30),
+                      dyd = Ramp(from_x->output_size, -1, 1);
+  std::vector<T> x(xd.begin(), xd.end()), dy(dyd.begin(), dyd.end());
+  std::vector<T> y(from_x->output_size), dx(x.size()), dx_y(x.size());
+  ASSERT_TRUE(backend.Forward(*from_x, x, absl::MakeSpan(y)).ok());
+  ASSERT_TRUE(backend.Backward(*from_x, x, dy, absl::MakeSpan(dx), nullptr).ok());
+  ASSERT_TRUE(backend.Backward(*from_y, y, dy, absl::MakeSpan(dx_y), nullptr).ok());
+  for (size_t i = 0; i < dx.size(); ++i) {
+    EXPECT_NEAR(dx_y[i], dx[i], tol * (1 + std::fabs(dx[i]))) << info.name << " element " << i;
+  }
+}
+
+TEST(CpuBackendTest, BackwardFromTheOutputMatchesBackwardFromTheInput) {
+  auto backend = NewCpuBackend({.threads = 1});
+  int checked = 0;
+  for (const ActivationInfo& info : AllActivations()) {
+    if (!info.backward_from_output) continue;
+    ExpectBackwardFromOutputMatches<double>(*backend, info, 1e-13);
+    ExpectBackwardFromOutputMatches<float>(*backend, info, 1e-5);
+    ++checked;
+  }
+  EXPECT_GE(checked, 3) << "softmax, softmin and log_softmax have it";
+}
+
 // A NaN input gives NaN in y and dx at that element, and in the parameter gradient it enters.
 TEST(CpuBackendTest, NanInGivesNanOut) {
   auto backend = NewCpuBackend({.threads = 1});

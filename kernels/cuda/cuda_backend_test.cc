@@ -79,6 +79,15 @@ class CudaBackendTest : public ::testing::Test {
     s = cuda_->Backward(*call, x, dy, absl::MakeSpan(dx_gpu), &g_gpu);
     ASSERT_TRUE(s.ok()) << what << ": " << s;
     ExpectClose(dx_cpu, dx_gpu, what + " backward");
+    if (info.backward_from_output) {  // from y_cpu in x's place
+      spec.from_output = true;
+      absl::StatusOr<ActivationCall> from_y = PrepareCall(spec);
+      ASSERT_TRUE(from_y.ok()) << what << ": " << from_y.status();
+      ASSERT_TRUE(cpu_->Backward(*from_y, y_cpu, dy, absl::MakeSpan(dx_cpu), nullptr).ok());
+      s = cuda_->Backward(*from_y, y_cpu, dy, absl::MakeSpan(dx_gpu), nullptr);
+      ASSERT_TRUE(s.ok()) << what << ": " << s;
+      ExpectClose(dx_cpu, dx_gpu, what + " backward from the output");
+    }
     if (learnable >= 0) {
       ExpectClose(g_cpu.values[learnable], g_gpu.values[learnable], what + " parameter gradient",
                   /*sum=*/true);

@@ -29,6 +29,7 @@ struct DeviceCall {
   uint64_t seed = 0;
   bool training = false;
   int64_t rows = 0, row_length = 0, out_row_length = 0;  // last-axis functions
+  bool from_output = false;  // backward: x holds the forward's output (ActivationCall)
 };
 
 // y = f(x).

@@ -25,6 +25,7 @@ inline DeviceCall MakeDeviceCall(const ActivationCall& call) {
   d.row_length = call.row_length;
   d.rows = call.rows();
   d.out_row_length = call.output_shape.empty() ? 1 : call.output_shape.back();
+  d.from_output = call.from_output;
   return d;
 }
 

@@ -37,6 +37,14 @@ TEST(DeviceCallTest, LastAxisCallsCarryTheirRowGeometry) {
   EXPECT_EQ(d.params[0], 3);
   EXPECT_FALSE(d.per_channel);
   EXPECT_EQ(d.learnable, -1);
+  EXPECT_FALSE(d.from_output);
+}
+
+TEST(DeviceCallTest, BackwardFromTheOutputIsCarried) {
+  absl::StatusOr<ActivationCall> call =
+      PrepareCall({.activation = "softmax", .shape = {2, 5}, .from_output = true});
+  ASSERT_TRUE(call.ok()) << call.status();
+  EXPECT_TRUE(MakeDeviceCall(*call).from_output);
 }
 
 }  // namespace

@@ -185,6 +185,7 @@ absl::StatusOr<ActivationCall> PrepareBackward(const v1::BackwardRequest& reques
   ACTSERVE_ASSIGN_OR_RETURN(
       CallSpec spec, SpecFor(request.activation(), request.x(), request.params(), request.seed(),
                              request.training()));
+  spec.from_output = request.from_output();
   ACTSERVE_ASSIGN_OR_RETURN(ActivationCall call, PrepareCall(spec));
   std::vector<int64_t> dy_shape(request.dy().shape().begin(), request.dy().shape().end());
   if (dy_shape != call.output_shape) {
@@ -283,6 +284,7 @@ void FillActivationList(v1::ListActivationsResponse* response) {
     out->set_layout(LayoutTable().ToWire(info.layout));
     out->set_noise(NoiseTable().ToWire(info.noise));
     if (info.last_axis_rule != nullptr) out->set_last_axis_rule(info.last_axis_rule);
+    out->set_backward_from_output(info.backward_from_output);
   }
 }
 

@@ -42,6 +42,7 @@ class Activation:
     layout: str
     noise: str
     last_axis_rule: str
+    backward_from_output: bool = False
 
     @property
     def learnable(self) -> List[str]:
@@ -65,4 +66,5 @@ class Activation:
             properties=props,
             layout=pb.Layout.Name(info.layout).split("_", 1)[1].lower(),
             noise=pb.Noise.Name(info.noise).split("_", 1)[1].lower(),
-            last_axis_rule=info.last_axis_rule)
+            last_axis_rule=info.last_axis_rule,
+            backward_from_output=info.backward_from_output)

@@ -77,11 +77,14 @@ class BackwardCall:
     seed: int = 0
     training: bool = False
     backend: str = "auto"
+    from_output: bool = False
 
     def __init__(self, activation: str, x: ArrayLike, dy: ArrayLike, *, seed: int = 0,
-                 training: bool = False, backend: str = "auto", **params: ParamValue):
+                 training: bool = False, backend: str = "auto", from_output: bool = False,
+                 **params: ParamValue):
         self.activation, self.x, self.dy, self.params = activation, x, dy, dict(params)
         self.seed, self.training, self.backend = seed, training, backend
+        self.from_output = from_output
 
 
 class Prediction(NamedTuple):
@@ -305,16 +308,19 @@ class Client:
 
     def backward(self, activation: str, x: ArrayLike, dy: ArrayLike, *,
                  params: Optional[Mapping[str, ParamValue]] = None, seed: int = 0,
-                 training: bool = False, backend: str = "auto",
+                 training: bool = False, backend: str = "auto", from_output: bool = False,
                  timeout: Optional[float] = DEFAULT,
                  **kw_params: ParamValue) -> Tuple[np.ndarray, Dict[str, np.ndarray]]:
         """(dx, parameter gradients): dx = dy * f'(x) (the vector-Jacobian product for
         last-axis functions) with x's dtype and shape, and {name: float64 array} for the
         learnable parameters that were given or have defaults, one value per value given.
-        dy has the forward output's shape and x's dtype. Arguments as in forward()."""
+        dy has the forward output's shape and x's dtype. With from_output=True, x is the
+        forward's output instead (functions with Activation.backward_from_output: the softmax
+        family), which spares the server the forward. Other arguments as in forward()."""
         req = pb.BackwardRequest(activation=activation,
                                  params=to_params(_merge(params, kw_params)), seed=seed,
-                                 training=training, backend=_backend(backend))
+                                 training=training, backend=_backend(backend),
+                                 from_output=from_output)
         req.x.MergeFromString(encode_tensor("x", x))
         req.dy.MergeFromString(encode_tensor("dy", dy))
         resp = self._unary(self._backward_raw, req, timeout)
@@ -351,7 +357,7 @@ class Client:
                             activation=call.activation, x=to_tensor("x", call.x),
                             dy=to_tensor("dy", call.dy), params=to_params(call.params),
                             seed=call.seed, training=call.training,
-                            backend=_backend(call.backend)))
+                            backend=_backend(call.backend), from_output=call.from_output))
                     else:
                         raise ActserveError(grpc.StatusCode.INVALID_ARGUMENT,
                                             f"calls[{i}] is a {type(call).__name__}; expected "

@@ -176,6 +176,27 @@ class ClientTest(unittest.TestCase):
                        - self.client.forward(name, x - h, **params)) / (2 * h)
                 np.testing.assert_allclose(dx, dy * num, rtol=1e-6, atol=1e-8)
 
+    def test_backward_from_the_output_for_the_softmax_family(self):
+        """from_output=True sends y = softmax(x) in x's place; dx equals the backward from x,
+        in a unary call and in the evaluate stream, and the catalog lists who takes it."""
+        rng = np.random.default_rng(5)
+        x = 3 * rng.standard_normal((4, 6))
+        dy = rng.standard_normal((4, 6))
+        takes = sorted(a.name for a in self.client.activations() if a.backward_from_output)
+        self.assertEqual(takes, ["log_softmax", "softmax", "softmin"])
+        for name in takes:
+            with self.subTest(name=name):
+                y = self.client.forward(name, x)
+                want, _ = self.client.backward(name, x, dy)
+                got, _ = self.client.backward(name, y, dy, from_output=True)
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+                (streamed, _), = self.client.evaluate(
+                    [actserve.BackwardCall(name, y, dy, from_output=True)])
+                np.testing.assert_allclose(streamed, want, rtol=1e-12, atol=1e-15)
+        with self.assertRaises(actserve.ActserveError) as e:
+            self.client.backward("relu", x, dy, from_output=True)
+        self.assertEqual(e.exception.code, grpc.StatusCode.INVALID_ARGUMENT)
+
     def test_stochastic_functions_repeat_with_the_same_seed(self):
         x = np.linspace(-2, 2, 50)
         a = self.client.forward("rrelu", x, seed=11, training=True)
