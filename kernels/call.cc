@@ -223,10 +223,11 @@ absl::StatusOr<ActivationCall> PrepareCall(const CallSpec& spec) {
   call.seed = spec.seed;
   call.training = spec.training;
   if (spec.from_output && !call.info->backward_from_output) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "from_output: %s has no backward from its output (only the softmax family has: see "
-        "ActivationInfo.backward_from_output); send x instead",
-        call.info->name));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("from_output: %s has no backward from its output (the softmax family, "
+                        "sigmoid and tanh have: see "
+                        "ActivationInfo.backward_from_output); send x instead",
+                        call.info->name));
   }
   call.from_output = spec.from_output;
   ACTSERVE_RETURN_IF_ERROR(SetInputShape(spec.shape, call));

@@ -102,9 +102,11 @@ class InteropTest(unittest.TestCase):
         pb = self.pb
         catalog = self.stub.ListActivations(pb.ListActivationsRequest(), timeout=10).activations
         takes = {a.name for a in catalog if a.backward_from_output}
-        self.assertEqual(takes, {"softmax", "softmin", "log_softmax"})
-        fns = {"softmax": lambda t: torch.softmax(t, -1), "softmin": lambda t: torch.nn.functional.softmin(t, -1),
-               "log_softmax": lambda t: torch.log_softmax(t, -1)}
+        self.assertEqual(takes, {"softmax", "softmin", "log_softmax", "sigmoid", "tanh"})
+        fns = {"softmax": lambda t: torch.softmax(t, -1),
+               "softmin": lambda t: torch.nn.functional.softmin(t, -1),
+               "log_softmax": lambda t: torch.log_softmax(t, -1), "sigmoid": torch.sigmoid,
+               "tanh": torch.tanh}
         gen = torch.Generator().manual_seed(3)
         for name in sorted(takes):
             x = (4 * torch.randn(3, 9, generator=gen, dtype=torch.float64)).requires_grad_()

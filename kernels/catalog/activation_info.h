@@ -84,8 +84,10 @@ struct ActivationInfo {
   // If set, params[order[0]] must be <= params[order[1]] (hard_tanh lo/hi, rrelu lower/upper).
   int order[2] = {-1, -1};
   // The derivative is a function of the output: Backward may be given the forward's output y in
-  // place of x (CallSpec::from_output), as PyTorch's softmax backward is, and then computes no
-  // forward. Such functions define BackwardFromOutput (functions_rows.h).
+  // place of x (CallSpec::from_output), as PyTorch's backward is, and then computes no forward.
+  // Such functions define BackwardFromOutput (last-axis, functions_rows.h) or
+  // DerivativeFromOutput (element-wise, definition.h); they have no learnable parameter and no
+  // noise (catalog_test).
   bool backward_from_output = false;
 
   constexpr int num_params() const {

@@ -87,5 +87,15 @@ TEST(CatalogTest, LearnableParametersAreThoseWithAParamDerivative) {
 #undef ACTSERVE_CHECK_
 }
 
+// A backward from the output (ActivationInfo.backward_from_output) has only y to go on: no
+// parameter gradient is computed there and no noise is drawn.
+TEST(CatalogTest, BackwardFromTheOutputOnlyWithoutLearnableParametersOrNoise) {
+  for (const ActivationInfo& info : AllActivations()) {
+    if (!info.backward_from_output) continue;
+    EXPECT_LT(LearnableParam(info), 0) << info.name;
+    EXPECT_EQ(info.noise, Noise::kNone) << info.name;
+  }
+}
+
 }  // namespace
 }  // namespace actserve

@@ -6,6 +6,8 @@
 //     template <class V> static V Derivative(const V& x, const Args<V>& a);  // f'(x)
 //     // df/dp, only for a function with a learnable parameter p:
 //     template <class V> static V ParamDerivative(const V& x, const Args<V>& a);
+//     // f' as a function of y = f(x), only with kInfo.backward_from_output:
+//     template <class V> static V DerivativeFromOutput(const V& y, const Args<V>& a);
 //   };
 //
 // V is a scalar or a SIMD vector (math/primitives.h). Definitions need not handle NaN inputs:

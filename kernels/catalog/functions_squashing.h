@@ -18,7 +18,8 @@ struct Logistic : Elementwise {
       .source =
           "Zhang, Zhang, Yu, \"Overview of the Development of Activation Function and Its Nature "
           "Analysis\" (2021), eq. (1), (2); torch.sigmoid",
-      .properties = {.monotonic = true, .smooth = true, .saturation = Saturation::kTwoSidedSoft}};
+      .properties = {.monotonic = true, .smooth = true, .saturation = Saturation::kTwoSidedSoft},
+      .backward_from_output = true};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
     return Sigmoid(x);
@@ -26,6 +27,11 @@ struct Logistic : Elementwise {
   template <class V>
   ACTSERVE_HD static V Derivative(const V& x, const Args<V>&) {
     return SigmoidDerivative(x);
+  }
+  // From y = sigmoid(x), as PyTorch's backward: near y = 1 it keeps y's absolute accuracy only.
+  template <class V>
+  ACTSERVE_HD static V DerivativeFromOutput(const V& y, const Args<V>&) {
+    return y * (V(1) - y);
   }
 };
 
@@ -43,7 +49,8 @@ struct HyperbolicTangent : Elementwise {
                      .smooth = true,
                      .zero_centered = true,
                      .saturation = Saturation::kTwoSidedSoft,
-                     .identity_near_zero = true}};
+                     .identity_near_zero = true},
+      .backward_from_output = true};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
     return Tanh(x);
@@ -51,6 +58,11 @@ struct HyperbolicTangent : Elementwise {
   template <class V>
   ACTSERVE_HD static V Derivative(const V& x, const Args<V>&) {
     return Sech2(x);
+  }
+  // From y = tanh(x), as PyTorch's backward: near |y| = 1 it keeps y's absolute accuracy only.
+  template <class V>
+  ACTSERVE_HD static V DerivativeFromOutput(const V& y, const Args<V>&) {
+    return (V(1) - y) * (V(1) + y);
   }
 };
 

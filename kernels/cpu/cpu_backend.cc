@@ -147,6 +147,22 @@ struct BackwardOp {
   }
 };
 
+// Backward from the forward's output (ActivationCall::from_output): y in place of x.
+template <class Fn, class T>
+struct BackwardFromOutputOp {
+  static constexpr bool kUsesNoise = false;
+  const T* y;
+  const T* dy;
+  T* dx;
+  bool stream;
+  void Step(int64_t i, int64_t count, const Args<Vec<T>>& args) {
+    Vec<T> yv = LoadPartial(y + i, count);
+    Vec<T> dyv = LoadPartial(dy + i, count);
+    StorePartial(ElementBackwardFromOutput<Fn>(yv, dyv, args), dx + i, count, stream);
+  }
+  void EndBlock(int64_t) {}
+};
+
 // Runs op over [begin, end) in vectors, block by block within channel runs, with each
 // channel's parameters and each element's noise in the args.
 template <class Fn, class T, class Op>
@@ -211,6 +227,12 @@ void ElementwiseForward(const ActivationCall& c, const T* x, T* y, int64_t begin
 template <class Fn, class T>
 void ElementwiseBackward(const ActivationCall& c, const T* x, const T* dy, T* dx, int64_t begin,
                          int64_t end, double* grads, bool stream) {
+  if constexpr (Fn::kInfo.backward_from_output) {
+    if (c.from_output) {  // x holds the forward's output
+      return SweepMaybeStreaming<Fn, T>(c, dx, begin, end, stream,
+                                        BackwardFromOutputOp<Fn, T>{x, dy, dx, false});
+    }
+  }
   SweepMaybeStreaming<Fn, T>(c, dx, begin, end, stream,
                              BackwardOp<Fn, T>{x, dy, dx, grads, c.per_channel(), false});
 }

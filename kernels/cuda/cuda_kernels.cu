@@ -36,6 +36,12 @@ __global__ void BackwardKernel(DeviceCall c, const T* __restrict__ x, const T* _
   for (int64_t i = GridFirst(); i < c.size; i += GridStride()) {
     const T v = x[i];
     const Args<T> a = ElementArgs<Fn, T, BackwardUsesNoise(Fn::kInfo)>(c, i);
+    if constexpr (Fn::kInfo.backward_from_output) {
+      if (c.from_output) {  // x holds the forward's output
+        dx[i] = ElementBackwardFromOutput<Fn>(v, dy[i], a);
+        continue;
+      }
+    }
     dx[i] = ElementBackward<Fn>(v, dy[i], a);
     if constexpr (kLearnable) {
       if (grads != nullptr) {

@@ -316,7 +316,8 @@ class Client:
         learnable parameters that were given or have defaults, one value per value given.
         dy has the forward output's shape and x's dtype. With from_output=True, x is the
         forward's output instead (functions with Activation.backward_from_output: the softmax
-        family), which spares the server the forward. Other arguments as in forward()."""
+        family, sigmoid, tanh), which spares the server the forward. Other arguments as in
+        forward()."""
         req = pb.BackwardRequest(activation=activation,
                                  params=to_params(_merge(params, kw_params)), seed=seed,
                                  training=training, backend=_backend(backend),
