@@ -206,8 +206,9 @@ def report(ours, copy, cost, torch, onednn):
             lines.append(f"- PyTorch, 1 thread, {size_name(n)}: geometric mean of ours/torch over "
                          f"{len(rs)} function-directions = {gm:.2f} (target >= 2); at least "
                          f"PyTorch's speed: {sum(r >= 1.0 for r, _ in rs)}/{len(rs)}"
-                         + (f"; below: {below}" if below else "") + ". The softmax backward is "
-                         "the one given y (bwd_y), as PyTorch's is.")
+                         + (f"; below: {below}" if below else "") + ". Where we have a backward "
+                         "given y (bwd_y: softmax, sigmoid, tanh) it is the one compared, as "
+                         "PyTorch's is given y.")
         od = []
         for name in names:
             for d in ("fwd", "bwd"):

@@ -20,8 +20,8 @@ namespace actserve {
 namespace {
 
 struct Buffers {
-  std::vector<float> x, dy, out;
-  explicit Buffers(int64_t n) : x(n + n / 2), dy(n), out(n + n / 2) {
+  std::vector<float> x, dy, out, y;  // y: the forward's output, for bwd_y
+  explicit Buffers(int64_t n) : x(n + n / 2), dy(n), out(n + n / 2), y(n) {
     for (int64_t i = 0; i < n; ++i) {
       x[i] = -8.0f + 16.0f * static_cast<float>((i * 2654435761u) % 1000003) / 1000003.0f;
       dy[i] = 0.5f;
@@ -73,10 +73,9 @@ void BM_Activation(benchmark::State& state, ActivationId id, int direction) {
   Backend& backend = BackendFor(threads);
   absl::Span<const float> x(b.x.data(), call->input_size);
   absl::Span<const float> dy(b.dy.data(), call->output_size);
-  std::vector<float> y;
-  if (direction == 2) {  // the forward's output in x's place
-    y.resize(call->output_size);
-    if (!backend.Forward(*call, x, absl::MakeSpan(y)).ok()) return state.SkipWithError("forward");
+  if (direction == 2) {  // the forward's output in x's place (an allocation kept across runs)
+    absl::Span<float> y(b.y.data(), call->output_size);
+    if (!backend.Forward(*call, x, y).ok()) return state.SkipWithError("forward");
     x = y;
   }
   for (auto _ : state) {
