@@ -130,6 +130,23 @@ ACTSERVE_HD void PropagateRowNans(const T* x, int64_t n, T* dx) {
   }
 }
 
+// One row's backward as a call asks for it: from x, or with `from_output` from the forward's
+// output in x's place (only where Fn::kInfo.backward_from_output). in has n entries, dy the
+// output row's; scratch holds n values (unused from the output). NaN where `in` is.
+template <class Fn, class V, class T>
+ACTSERVE_HD void RowBackwardOf(bool from_output, const T* in, const T* dy, int64_t n,
+                               const double* params, T* scratch, T* dx) {
+  bool done = false;
+  if constexpr (Fn::kInfo.backward_from_output) {
+    if (from_output) {
+      Fn::template BackwardFromOutput<V>(in, dy, n, params, dx);
+      done = true;
+    }
+  }
+  if (!done) Fn::template Backward<V>(in, dy, n, params, scratch, dx);
+  PropagateRowNans(in, n, dx);
+}
+
 }  // namespace actserve
 
 #endif  // ACTSERVE_KERNELS_CATALOG_ELEMENT_RULES_H_

@@ -260,19 +260,10 @@ void RowBackward(const ActivationCall& c, const T* x, const T* dy, T* dx, int64_
                  int64_t end, double*, bool) {
   RowParams params(c);
   int64_t n = c.row_length, m = c.output_shape.back();
-  if constexpr (Fn::kInfo.backward_from_output) {
-    if (c.from_output) {  // x holds the forward's output
-      for (int64_t r = begin; r < end; ++r) {
-        Fn::template BackwardFromOutput<Vec<T>>(x + r * n, dy + r * m, n, params.p, dx + r * n);
-        PropagateRowNans(x + r * n, n, dx + r * n);
-      }
-      return;
-    }
-  }
   std::vector<T> scratch(n);
   for (int64_t r = begin; r < end; ++r) {
-    Fn::template Backward<Vec<T>>(x + r * n, dy + r * m, n, params.p, scratch.data(), dx + r * n);
-    PropagateRowNans(x + r * n, n, dx + r * n);
+    RowBackwardOf<Fn, Vec<T>>(c.from_output, x + r * n, dy + r * m, n, params.p, scratch.data(),
+                              dx + r * n);
   }
 }
 

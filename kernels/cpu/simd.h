@@ -508,6 +508,7 @@ inline Vec<T> Expm1(const Vec<T>& x) {
         Select(big, V(0), simd_internal::ScaleByPow2(V(1), n) - V(1));
   return Select(x == V(0), x, y);  // -0 stays -0
 }
+
 // ln(1 + x). float with AVX-512 and every lane in [+0, 1] (softplus and its relatives pass
 // e^-|x|): inlined; elsewhere, and for the whole vector if any lane is outside, libmvec's.
 // The inline path: u = 1 + x is in [1, 2]; clearing all but its top four mantissa bits gives

@@ -77,19 +77,8 @@ __global__ void RowBackwardKernel(DeviceCall c, const T* __restrict__ x, const T
                                   T* __restrict__ dx, T* scratch) {
   for (int64_t r = GridFirst(); r < c.rows; r += GridStride()) {
     const int64_t n = c.row_length;
-    bool done = false;
-    if constexpr (Fn::kInfo.backward_from_output) {
-      if (c.from_output) {  // x holds the forward's output
-        Fn::template BackwardFromOutput<T>(x + r * n, dy + r * c.out_row_length, n, c.params,
-                                           dx + r * n);
-        done = true;
-      }
-    }
-    if (!done) {
-      Fn::template Backward<T>(x + r * n, dy + r * c.out_row_length, n, c.params, scratch + r * n,
-                               dx + r * n);
-    }
-    PropagateRowNans(x + r * n, n, dx + r * n);
+    RowBackwardOf<Fn, T>(c.from_output, x + r * n, dy + r * c.out_row_length, n, c.params,
+                         scratch + r * n, dx + r * n);
   }
 }
 
