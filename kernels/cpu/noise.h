@@ -1,8 +1,7 @@
 // The noise samples of math/philox.h for a run of elements, vectorised: the Philox words of many
 // blocks are computed side by side on SIMD lanes (math::PhiloxRounds on U32Lanes) and
 // Box-Muller runs on a register of pairs at a time with the same template as the scalar
-// definition. Values equal math::NormalBlock's and math::UniformBlock's; the normal ones up to
-// the last bit of the logarithm (libmvec here, libm in the scalar definition).
+// definition. Values equal math::NormalBlock's and math::UniformBlock's exactly.
 #ifndef ACTSERVE_KERNELS_CPU_NOISE_H_
 #define ACTSERVE_KERNELS_CPU_NOISE_H_
 
@@ -72,8 +71,6 @@ inline void PhiloxWords(uint64_t seed, uint64_t first, int count, uint32_t (*w)[
 // Samples of `count` whole blocks starting at block `first`, in element order.
 template <class T>
 void Blocks(NoiseDraw draw, uint64_t seed, uint64_t first, int count, T* out) {
-  using V = Vec<double>;
-  constexpr int L = V::kLanes;
   alignas(64) uint32_t w[4][kBatch];
   PhiloxWords(seed, first, count, w);
   if (draw == NoiseDraw::kUniform) {
@@ -82,24 +79,21 @@ void Blocks(NoiseDraw draw, uint64_t seed, uint64_t first, int count, T* out) {
     }
     return;
   }
-  // Pair k of block b is words (2k, 2k + 1): elements 4b + 2k and 4b + 2k + 1. The logarithms
-  // (library calls) come first, so that the rest runs as one loop without calls.
+  // Pair k of block b is words (2k, 2k + 1): elements 4b + 2k and 4b + 2k + 1; math::BoxMuller
+  // in float on a register of blocks at a time.
+  using F = Vec<float>;
+  constexpr int L = F::kLanes;
   static_assert(kBatch % L == 0);
-  alignas(64) double log_u1[2][kBatch];
+  alignas(64) float z[4][kBatch];
   for (int k = 0; k < 2; ++k) {
     for (int b = 0; b < count; b += L) {
-      alignas(64) double u1[L];
-      for (int l = 0; l < L; ++l) u1[l] = math::ToUnitPositive(w[2 * k][b + l]);
-      Log(V::Load(u1)).Store(&log_u1[k][b]);
-    }
-  }
-  alignas(64) double z[4][kBatch];
-  for (int k = 0; k < 2; ++k) {
-    for (int b = 0; b < count; b += L) {
-      alignas(64) double u2[L];
-      for (int l = 0; l < L; ++l) u2[l] = math::ToUnit(w[2 * k + 1][b + l]);
-      V z0, z1;
-      math::BoxMullerFromLog(V::Load(&log_u1[k][b]), V::Load(u2), &z0, &z1);
+      alignas(64) float u1[L], u2[L];
+      for (int l = 0; l < L; ++l) {
+        u1[l] = math::ToUnitPositive<float>(w[2 * k][b + l]);
+        u2[l] = math::ToUnit<float>(w[2 * k + 1][b + l]);
+      }
+      F z0, z1;
+      math::BoxMuller(F::Load(u1), F::Load(u2), &z0, &z1);
       z0.Store(&z[2 * k][b]);
       z1.Store(&z[2 * k + 1][b]);
     }

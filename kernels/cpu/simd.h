@@ -2,8 +2,8 @@
 // (16 floats with AVX-512, 8 with AVX2, 4 with SSE), with the primitives of math/primitives.h,
 // so that the activation definitions evaluate a whole register per call.
 //
-// Arithmetic and comparisons are GCC vector extensions on Eigen's packet type; square root comes
-// from Eigen; the transcendental functions call glibc's libmvec (the vector ABI variants that
+// Arithmetic and comparisons are GCC vector extensions on Eigen's packet type; square root is
+// the instruction; the transcendental functions call glibc's libmvec (the vector ABI variants that
 // GCC itself emits for `#pragma omp simd`), which handles NaN, infinities and subnormals like
 // the scalar libm. Widths that libmvec lacks fall back to the scalar libm lane by lane.
 #ifndef ACTSERVE_KERNELS_CPU_SIMD_H_
@@ -154,9 +154,42 @@ template <class T>
 inline Vec<T> Abs(const Vec<T>& x) {
   return Vec<T>(Eigen::internal::pabs(x.v));
 }
+// The square root instruction, correctly rounded as std::sqrt. (Eigen's psqrt, under its default
+// EIGEN_FAST_MATH, is an estimate and Newton steps on AVX and AVX-512: an ulp off, subnormals
+// flushed, NaN for +inf.)
 template <class T>
 inline Vec<T> Sqrt(const Vec<T>& x) {
-  return Vec<T>(Eigen::internal::psqrt(x.v));
+  constexpr bool kFloat = std::is_same_v<T, float>;
+#if defined(__AVX512F__)
+  if constexpr (sizeof(x.v) == 64) {
+    if constexpr (kFloat)
+      return Vec<T>(_mm512_sqrt_ps(x.v));
+    else
+      return Vec<T>(_mm512_sqrt_pd(x.v));
+  }
+#endif
+#if defined(__AVX__)
+  if constexpr (sizeof(x.v) == 32) {
+    if constexpr (kFloat)
+      return Vec<T>(_mm256_sqrt_ps(x.v));
+    else
+      return Vec<T>(_mm256_sqrt_pd(x.v));
+  }
+#endif
+  if constexpr (sizeof(x.v) == 16) {
+    if constexpr (kFloat)
+      return Vec<T>(_mm_sqrt_ps(x.v));
+    else
+      return Vec<T>(_mm_sqrt_pd(x.v));
+  }
+}
+// x = m 2^e with m in [0.5, 1) for finite nonzero x, lane by lane as std::frexp (Eigen's pfrexp).
+template <class T>
+inline Vec<T> Frexp(const Vec<T>& x, Vec<T>* e) {
+  typename Vec<T>::Raw exponent;
+  const Vec<T> m(Eigen::internal::pfrexp(x.v, exponent));
+  *e = Vec<T>(exponent);
+  return m;
 }
 // a * b + c with a single rounding, as the definitions rely on (error-free products such as
 // Fma(x, x, -x*x)). Without the FMA instruction it falls back to the C library, lane by lane.

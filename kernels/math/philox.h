@@ -59,10 +59,16 @@ ACTSERVE_HD PhiloxBlock PhiloxAt(uint64_t seed, uint64_t block) {
 }
 
 // A 24-bit uniform in [0, 1): exact in float and double alike.
-ACTSERVE_HD double ToUnit(uint32_t w) { return static_cast<double>(w >> 8) * (1.0 / 16777216.0); }
+template <class T = double>
+ACTSERVE_HD T ToUnit(uint32_t w) {
+  return static_cast<T>(w >> 8) * static_cast<T>(1.0 / 16777216.0);
+}
 
 // The same, moved up one step to (0, 1]: Box-Muller's ln u1 stays finite.
-ACTSERVE_HD double ToUnitPositive(uint32_t w) { return ToUnit(w) + 1.0 / 16777216.0; }
+template <class T = double>
+ACTSERVE_HD T ToUnitPositive(uint32_t w) {
+  return ToUnit<T>(w) + static_cast<T>(1.0 / 16777216.0);
+}
 
 // Samples come in blocks of four: block b holds elements 4b .. 4b+3.
 //
@@ -73,9 +79,10 @@ ACTSERVE_HD void UniformBlock(uint64_t seed, uint64_t block, double out[4]) {
 }
 
 // sin(2 pi f) and cos(2 pi f) for f in [0, 1] a multiple of 2^-24 (a 24-bit uniform), within
-// 1 ulp of the exact values, also near their zeros: f = q/4 + t with q = round(4f) and t exact
-// (|t| <= 1/8), then Taylor series in t (|2 pi t| <= pi/4) and the quarter turns q. The same
-// code for scalars and vectors (the magic constant rounds 4f to a whole number in either width).
+// 1 ulp of the exact values in double and 2 in float, also near their zeros: f = q/4 + t with
+// q = round(4f) and t exact (|t| <= 1/8), then Taylor series in t (|2 pi t| <= pi/4) and the
+// quarter turns q. The same code for scalars and vectors (the magic constant rounds 4f to a whole
+// number in either width).
 template <class V>
 ACTSERVE_HD void SinCos2Pi(const V& f, V* sin_out, V* cos_out) {
   constexpr bool kFloat = std::is_same_v<ScalarOf<V>, float>;
@@ -105,29 +112,52 @@ ACTSERVE_HD void SinCos2Pi(const V& f, V* sin_out, V* cos_out) {
   *cos_out = Select(q1, -s, Select(q2, -c, Select(q3, s, c)));
 }
 
-// Box-Muller: two independent N(0, 1) samples r cos(theta), r sin(theta) from uniforms u1 in
-// (0, 1] and u2 in [0, 1) (24-bit, as ToUnit gives), with r = sqrt(-2 ln u1), theta = 2 pi u2.
-// Written once for scalars and vectors: the CPU backend evaluates it a register of pairs at a
-// time, with the logarithms computed beforehand (BoxMullerFromLog takes ln u1).
+// ln u for u in (0, 1] a multiple of 2^-24 (ToUnitPositive's values), in float: u = m 2^e with
+// m in [sqrt(1/2), sqrt(2)), ln(1 + f) for f = m - 1 by Cephes' logf polynomial (within 2 ulp),
+// plus e ln 2 in two parts. Every sum is inside an Fma and no product feeds a plain sum, so a
+// compiler cannot contract anything: scalars, CPU vectors and CUDA give the same bits.
 template <class V>
-ACTSERVE_HD void BoxMullerFromLog(const V& log_u1, const V& u2, V* z0, V* z1) {
-  const V r = Sqrt(V(-2) * log_u1);
+ACTSERVE_HD V LogOfUnit(const V& u) {
+  V e;
+  V m = Frexp(u, &e);  // m in [0.5, 1)
+  const auto low = m < V(0.707106781186547524);
+  m = Select(low, m + m, m);
+  e = Select(low, e - V(1), e);
+  const V f = m - V(1);  // exact
+  const V f2 = f * f;
+  constexpr float kP[] = {3.3333331174e-1f,  -2.4999993993e-1f, 2.0000714765e-1f,
+                          -1.6668057665e-1f, 1.4249322787e-1f,  -1.2420140846e-1f,
+                          1.1676998740e-1f,  -1.1514610310e-1f, 7.0376836292e-2f};
+  const V ln1pf = Fma(f2 * f, Polynomial(f, kP), Fma(f2, V(-0.5), f));
+  // ln 2 = 0.693359375 (few bits: e times it is exact) - 2.12194440e-4.
+  return Fma(e, V(0.693359375), Fma(e, V(-2.12194440e-4), ln1pf));
+}
+
+// Box-Muller in float: two independent N(0, 1) samples r cos(theta), r sin(theta) from uniforms
+// u1 in (0, 1] and u2 in [0, 1) (24-bit, as ToUnitPositive and ToUnit give), with
+// r = sqrt(-2 ln u1), theta = 2 pi u2. The inputs have 24 bits, so float is their precision;
+// the sample is defined as these float operations (LogOfUnit, the correctly rounded square root,
+// SinCos2Pi, products), which every backend evaluates to the same bits, for float and double
+// tensors alike. V is float or a vector of floats: cpu/noise.h runs it a register of pairs at a
+// time.
+template <class V>
+ACTSERVE_HD void BoxMuller(const V& u1, const V& u2, V* z0, V* z1) {
+  const V r = Sqrt(V(-2) * LogOfUnit(u1));
   V s, c;
   SinCos2Pi(u2, &s, &c);
   *z0 = r * c;
   *z1 = r * s;
 }
-template <class V>
-ACTSERVE_HD void BoxMuller(const V& u1, const V& u2, V* z0, V* z1) {
-  BoxMullerFromLog(Log(u1), u2, z0, z1);
-}
 
 // Normal: Box-Muller on words (0, 1) and (2, 3) of Philox(seed, b), each pair giving
-// r cos(theta) and r sin(theta) for elements 4b + 2k and 4b + 2k + 1.
+// r cos(theta) and r sin(theta) for elements 4b + 2k and 4b + 2k + 1 (float values, widened).
 ACTSERVE_HD void NormalBlock(uint64_t seed, uint64_t block, double out[4]) {
   PhiloxBlock p = PhiloxAt(seed, block);
   for (int k = 0; k < 2; ++k) {
-    BoxMuller(ToUnitPositive(p.w[2 * k]), ToUnit(p.w[2 * k + 1]), &out[2 * k], &out[2 * k + 1]);
+    float z0, z1;
+    BoxMuller(ToUnitPositive<float>(p.w[2 * k]), ToUnit<float>(p.w[2 * k + 1]), &z0, &z1);
+    out[2 * k] = z0;
+    out[2 * k + 1] = z1;
   }
 }
 

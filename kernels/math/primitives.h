@@ -84,6 +84,14 @@ template <class T, std::enable_if_t<kIsScalar<T>, int> = 0>
 ACTSERVE_HD T Sqrt(T x) {
   return std::sqrt(x);
 }
+// x = m 2^e with m in [0.5, 1) for finite nonzero x, as std::frexp, with e as a T.
+template <class T, std::enable_if_t<kIsScalar<T>, int> = 0>
+ACTSERVE_HD T Frexp(T x, T* e) {
+  int n;
+  const T m = std::frexp(x, &n);
+  *e = static_cast<T>(n);
+  return m;
+}
 template <class T, std::enable_if_t<kIsScalar<T>, int> = 0>
 ACTSERVE_HD T Abs(T x) {
   return std::fabs(x);
