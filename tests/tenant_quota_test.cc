@@ -257,6 +257,30 @@ TEST_F(TenantQuotaTest, BytesCallsAndJobsQuotasLeaveTheOtherTenantItsShare) {
   }
 }
 
+// CancelJob answers once a running job has ended, and by then the job has left its tenant's
+// count: the tenant's only place can be taken again at once, round after round.
+TEST_F(TenantQuotaTest, ACancelledJobsPlaceIsFreeWhenCancelJobAnswers) {
+  StartServer({"--tenant_max_jobs=1", "--training_workers=1"});
+  v1::Job job;
+  ASSERT_TRUE(SubmitLongJob("greedy", &job).ok());
+  for (int round = 0; round < 10; ++round) {
+    v1::Job seen;
+    for (int i = 0; i < 500 && seen.state() != v1::JOB_STATE_RUNNING; ++i) {
+      v1::GetJobRequest request;
+      request.set_id(job.id());
+      grpc::ClientContext c;
+      Prepare(&c, "greedy");
+      ASSERT_TRUE(train_->GetJob(&c, request, &seen).ok());
+      if (seen.state() != v1::JOB_STATE_RUNNING) absl::SleepFor(absl::Milliseconds(10));
+    }
+    ASSERT_EQ(seen.state(), v1::JOB_STATE_RUNNING) << "round " << round;
+    ASSERT_TRUE(Cancel("greedy", job.id()).ok()) << "round " << round;
+    const grpc::Status next = SubmitLongJob("greedy", &job);
+    ASSERT_TRUE(next.ok()) << "round " << round << ": " << next.error_message();
+  }
+  EXPECT_TRUE(Cancel("greedy", job.id()).ok());
+}
+
 TEST_F(TenantQuotaTest, ByDefaultOneTenantHasHalfTheJobQueue) {
   StartServer({"--max_queued_jobs=8", "--training_workers=1"});
   std::vector<v1::Job> jobs;

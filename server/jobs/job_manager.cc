@@ -469,7 +469,7 @@ void JobManager::Work() {
     {
       absl::MutexLock lock(&mu_);
       --running_;
-      LeaveActive(*job);
+      LeaveActive(*job);  // if RunJob did not (a job suspended at shutdown); a no-op otherwise
       forgotten = Retain();
     }
     Unpersist(forgotten);
@@ -590,7 +590,13 @@ void JobManager::RunJob(const std::shared_ptr<Job>& job, Backend& backend) {
     job->reservation_.Release();
     return;
   }
-  Finish(*job, std::move(result), last_step);
+  {
+    // The job ends and leaves its tenant's count together: a client told of the end (CancelJob
+    // answers then) may submit again at once.
+    absl::MutexLock lock(&mu_);
+    Finish(*job, std::move(result), last_step);
+    LeaveActive(*job);
+  }
   StoreEnd(*job);
   job->Notify();
 }
