@@ -39,6 +39,27 @@ ACTSERVE_HD void ForEachChunk(int64_t n, F&& f) {
   for (int64_t i = 0; i < n; i += L) f(i, n - i < L ? n - i : L);
 }
 
+// combine() of term(i, count) over the row's chunks (called in order, once each), in four
+// accumulators that start at `init` and are combined at the end: consecutive chunks then do not
+// wait on each other, where one chain of additions or maxima would run at their latency instead
+// of their throughput.
+template <class V, class Combine, class Term>
+ACTSERVE_HD V ChunkReduce(int64_t n, const V& init, Combine combine, Term&& term) {
+  constexpr int64_t L = Lanes<V>();
+  V acc[4] = {init, init, init, init};
+  int64_t i = 0;
+  for (; i + 4 * L <= n; i += 4 * L) {
+    for (int k = 0; k < 4; ++k) acc[k] = combine(acc[k], term(i + k * L, L));
+  }
+  for (; i < n; i += L) acc[0] = combine(acc[0], term(i, n - i < L ? n - i : L));
+  return combine(combine(acc[0], acc[1]), combine(acc[2], acc[3]));
+}
+template <class V, class Term>
+ACTSERVE_HD V ChunkSum(int64_t n, Term&& term) {
+  return ChunkReduce(
+      n, V(0.0), [](const V& a, const V& b) { return a + b; }, term);
+}
+
 // exp(v - m), or for m = +inf its limit: 1 where v is +inf, 0 elsewhere.
 template <class V>
 ACTSERVE_HD V ShiftedExp(const V& v, const V& m) {
@@ -49,10 +70,9 @@ ACTSERVE_HD V ShiftedExp(const V& v, const V& m) {
 template <class V, class T>
 ACTSERVE_HD T SignedMax(const T* x, int64_t n, T sign) {
   const T pad = -sign * Inf<T>();  // sign * pad = -inf: neutral for max
-  V mv(-Inf<T>());
-  ForEachChunk<V>(
-      n, [&](int64_t i, int64_t c) { mv = MaxNan(mv, V(sign) * LoadN<V>(x + i, c, pad)); });
-  return ReduceMaxNan(mv);
+  return ReduceMaxNan(ChunkReduce(
+      n, V(-Inf<T>()), [](const V& a, const V& b) { return MaxNan(a, b); },
+      [&](int64_t i, int64_t c) { return V(sign) * LoadN<V>(x + i, c, pad); }));
 }
 
 // The sum s of ShiftedExp(sign*x, m) over a row with maximum m, as softmax divides by it. With
@@ -69,9 +89,8 @@ template <class V, class T>
 ACTSERVE_HD void SoftmaxStats(const T* x, int64_t n, T sign, T* max_out, T* sum_out) {
   const T pad = -sign * Inf<T>();  // exp(-inf) = 0 for the sum
   const T m = SignedMax<V>(x, n, sign);
-  V sv(0.0);
-  ForEachChunk<V>(
-      n, [&](int64_t i, int64_t c) { sv += ShiftedExp(V(sign) * LoadN<V>(x + i, c, pad), V(m)); });
+  const V sv = ChunkSum<V>(
+      n, [&](int64_t i, int64_t c) { return ShiftedExp(V(sign) * LoadN<V>(x + i, c, pad), V(m)); });
   *max_out = m;
   *sum_out = SoftmaxSum(m, ReduceSum(sv));
 }
@@ -82,11 +101,10 @@ template <class V, class T>
 ACTSERVE_HD void SoftmaxRow(const T* x, int64_t n, T sign, T* y) {
   const T pad = -sign * Inf<T>();  // exp(-inf) = 0 for the sum
   const T m = SignedMax<V>(x, n, sign);
-  V sv(0.0);
-  ForEachChunk<V>(n, [&](int64_t i, int64_t c) {
+  const V sv = ChunkSum<V>(n, [&](int64_t i, int64_t c) {
     const V e = ShiftedExp(V(sign) * LoadN<V>(x + i, c, pad), V(m));
     StoreN(e, y + i, c);
-    sv += e;
+    return e;
   });
   const V inv(T(1) / SoftmaxSum(m, ReduceSum(sv)));
   ForEachChunk<V>(n,
@@ -96,9 +114,8 @@ ACTSERVE_HD void SoftmaxRow(const T* x, int64_t n, T sign, T* y) {
 // dx = sign * y * (dy - sum(dy * y)), the vector-Jacobian product of y = softmax(sign * x).
 template <class V, class T>
 ACTSERVE_HD void SoftmaxBackwardFromOutput(const T* y, const T* dy, int64_t n, T sign, T* dx) {
-  V dot(0.0);
-  ForEachChunk<V>(n, [&](int64_t i, int64_t c) {
-    dot += LoadN<V>(dy + i, c, T(0)) * LoadN<V>(y + i, c, T(0));
+  const V dot = ChunkSum<V>(n, [&](int64_t i, int64_t c) {
+    return LoadN<V>(dy + i, c, T(0)) * LoadN<V>(y + i, c, T(0));
   });
   const V d(ReduceSum(dot));
   ForEachChunk<V>(n, [&](int64_t i, int64_t c) {
@@ -212,8 +229,7 @@ struct LogSoftmax {
   // dx = dy - p * sum(dy), where p(i, c) gives the chunk of softmax(x) at i.
   template <class V, class T, class P>
   ACTSERVE_HD static void BackwardGivenSoftmax(const T* dy, int64_t n, P p, T* dx) {
-    V sum(0.0);
-    ForEachChunk<V>(n, [&](int64_t i, int64_t c) { sum += LoadN<V>(dy + i, c, T(0)); });
+    const V sum = ChunkSum<V>(n, [&](int64_t i, int64_t c) { return LoadN<V>(dy + i, c, T(0)); });
     const V total(ReduceSum(sum));
     ForEachChunk<V>(n, [&](int64_t i, int64_t c) {
       StoreN(LoadN<V>(dy + i, c, T(0)) - p(i, c) * total, dx + i, c);
