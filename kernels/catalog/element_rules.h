@@ -95,7 +95,6 @@ ACTSERVE_HD V ElementBackward(const V& x, const V& dy, const Args<V>& a) {
   return Select(IsNan(x), x, dy * Fn::Derivative(x, a));
 }
 
-// One element's term dy * df/dp of the learnable parameter's gradient, NaN where x is NaN.
 // dx from the forward's output y (Fn::kInfo.backward_from_output), NaN where y is.
 template <class Fn, class V>
 ACTSERVE_HD V ElementBackwardFromOutput(const V& y, const V& dy, const Args<V>& a) {
@@ -103,6 +102,7 @@ ACTSERVE_HD V ElementBackwardFromOutput(const V& y, const V& dy, const Args<V>& 
   return Select(IsNan(y), y, dy * Fn::DerivativeFromOutput(y, a));
 }
 
+// One element's term dy * df/dp of the learnable parameter's gradient, NaN where x is NaN.
 template <class Fn, class V>
 ACTSERVE_HD V ElementParamGradient(const V& x, const V& dy, const Args<V>& a) {
   using math::IsNan, math::Select;  // and cpu::Select by argument-dependent lookup
