@@ -153,33 +153,34 @@ struct Gelu : Elementwise {
   template <class V>
   ACTSERVE_HD static V Density(const V& x) {
     V h = x * x, l = Fma(x, x, -h);
-    V e = Exp(V(-0.5) * h);
+    V e = ExpNonPositive(V(-0.5) * h);
     return MulZ(e, V(kInvSqrt2Pi) * (V(1) - V(0.5) * l));
   }
   // float: Phi(-|x|) = c e with e = exp(-x^2/2) (x^2 split as in Density) and c = erfc(a)
   // e^(a^2)/2, a = |x|/sqrt 2, so that the value and the derivative share one exponential and take
   // no erfc. erfc(a) e^(a^2) (1 + 2a) is smooth in u = (a-3)/(a+3) + 6/29 = (35a - 69)/(29a + 87);
-  // kLowerTail is its polynomial in u, fitted (mpmath, least squares on Chebyshev nodes,
+  // kHalfLowerTail is half its polynomial in u, fitted (mpmath, least squares on Chebyshev nodes,
   // coefficients rounded to float one at a time) on a in [0, 11.5], where e underflows: 0.42 ulp.
+  // 1/sqrt 2 is folded into u's and 1 + 2a's coefficients. Both are taken at ax = min(|x|, 16),
+  // past which e is 0 (e^-128): that keeps x^2 and x c finite for infinite x; NaN stays NaN.
   template <class V>
-  ACTSERVE_HD static void LowerTail(const V& x, V* c, V* e) {
-    constexpr double kLowerTail[] = {1.27763712,    -0.0943848789,   -0.165385067,  0.261920601,
-                                     -0.205700204,  0.0990015492,    -0.0246685762, -0.00166640885,
-                                     0.00297297840, -0.000216947999, -0.00028861477};
-    V a = Abs(x) * V(kInvSqrt2);
-    V u = Fma(V(35), a, V(-69)) / Fma(V(29), a, V(87));
-    *c = V(0.5) * Polynomial(u, kLowerTail) / Fma(V(2), a, V(1));
-    V h = x * x, l = Fma(x, x, -h);
-    // Beyond |x| = 16 e is 0 in float, and l would be NaN once x^2 overflows.
-    *e = Select(Abs(x) > V(16), V(0), Exp(V(-0.5) * h) * (V(1) - V(0.5) * l));
+  ACTSERVE_HD static void LowerTail(const V& ax, V* c, V* e) {
+    constexpr double kHalfLowerTail[] = {0.63881856,       -0.04719243945,  -0.0826925335,
+                                         0.1309603005,     -0.102850102,    0.0495007746,
+                                         -0.0123342881,    -0.000833204425, 0.00148648920,
+                                         -0.0001084739995, -0.000144307385};
+    V u = Fma(V(35 * kInvSqrt2), ax, V(-69)) / Fma(V(29 * kInvSqrt2), ax, V(87));
+    *c = Polynomial(u, kHalfLowerTail) / Fma(V(2 * kInvSqrt2), ax, V(1));
+    V h = ax * ax, l = Fma(ax, ax, -h);
+    *e = ExpNonPositive(V(-0.5) * h) * (V(1) - V(0.5) * l);
   }
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>&) {
     if constexpr (std::is_same_v<ScalarOf<V>, float>) {
-      V c, e;
-      LowerTail(x, &c, &e);
-      V xce = MulZ(e, x * c);  // x Phi(-|x|), e last: a subnormal result is rounded once
-      return Select(x > V(0), x - xce, xce);
+      V ax = Min(Abs(x), V(16)), c, e;
+      LowerTail(ax, &c, &e);
+      // x Phi(x) = max(x, 0) - |x| Phi(-|x|); e last: a subnormal result is rounded once.
+      return Max(x, V(0)) - ax * c * e;
     } else {
       return MulZ(Phi(x), x);
     }
@@ -187,11 +188,12 @@ struct Gelu : Elementwise {
   template <class V>
   ACTSERVE_HD static V Derivative(const V& x, const Args<V>&) {
     if constexpr (std::is_same_v<ScalarOf<V>, float>) {
-      V c, e;
-      LowerTail(x, &c, &e);
-      // Phi(x) + x phi(x) with phi = e/sqrt(2 pi): 1 - ce + x phi above 0, ce + x phi below.
-      return Select(x > V(0), V(1) + MulZ(e, Fma(x, V(kInvSqrt2Pi), -c)),
-                    MulZ(e, Fma(x, V(kInvSqrt2Pi), c)));
+      V ax = Min(Abs(x), V(16)), c, e;
+      LowerTail(ax, &c, &e);
+      // Phi(x) + x phi(x) with phi = e/sqrt(2 pi): 1 + t above 0 and -t below, t = e (|x|/sqrt(2
+      // pi) - c).
+      V t = e * Fma(ax, V(kInvSqrt2Pi), -c);
+      return Select(x > V(0), V(1) + t, -t);
     } else {
       return Phi(x) + MulZ(Density(x), x);
     }

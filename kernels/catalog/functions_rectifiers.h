@@ -189,15 +189,15 @@ struct Elu {
                      .monotonic_derivative = true}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>& a) {
-    return Select(x > V(0), x, a.p[0] * Expm1(x));
+    return Select(x > V(0), x, a.p[0] * Expm1NonPositive(x));  // lanes x > 0 discarded
   }
   template <class V>
   ACTSERVE_HD static V Derivative(const V& x, const Args<V>& a) {
-    return Select(x > V(0), V(1), a.p[0] * Exp(x));
+    return Select(x > V(0), V(1), a.p[0] * ExpNonPositive(x));
   }
   template <class V>
   ACTSERVE_HD static V ParamDerivative(const V& x, const Args<V>&) {
-    return Select(x > V(0), V(0), Expm1(x));
+    return Select(x > V(0), V(0), Expm1NonPositive(x));
   }
 };
 
@@ -217,11 +217,12 @@ struct Selu : Elementwise {
           .monotonic = true, .zero_centered = true, .saturation = Saturation::kOneSidedSoft}};
   template <class V>
   ACTSERVE_HD static V Forward(const V& x, const Args<V>& a) {
-    return MulZ(a.p[0], Select(x > V(0), x, a.p[1] * Expm1(x)));  // lambda = 0: 0 at +inf
+    return MulZ(a.p[0],
+                Select(x > V(0), x, a.p[1] * Expm1NonPositive(x)));  // lambda = 0: 0 at +inf
   }
   template <class V>
   ACTSERVE_HD static V Derivative(const V& x, const Args<V>& a) {
-    return a.p[0] * Select(x > V(0), V(1), a.p[1] * Exp(x));
+    return a.p[0] * Select(x > V(0), V(1), a.p[1] * ExpNonPositive(x));
   }
 };
 

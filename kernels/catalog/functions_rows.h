@@ -60,10 +60,11 @@ ACTSERVE_HD V ChunkSum(int64_t n, Term&& term) {
       n, V(0.0), [](const V& a, const V& b) { return a + b; }, term);
 }
 
-// exp(v - m), or for m = +inf its limit: 1 where v is +inf, 0 elsewhere.
+// exp(v - m) for v <= m (m is the row's maximum), or for m = +inf its limit: 1 where v is +inf,
+// 0 elsewhere.
 template <class V>
 ACTSERVE_HD V ShiftedExp(const V& v, const V& m) {
-  return Select(m == Inf<V>(), Select(v == m, V(1), V(0)), Exp(v - m));
+  return Select(m == Inf<V>(), Select(v == m, V(1), V(0)), ExpNonPositive(v - m));
 }
 
 // The row's maximum of sign*x, NaN if any entry is NaN.

@@ -470,8 +470,9 @@ namespace simd_internal {
 
 // The exponential's argument reduction: x = n ln 2 + r with n whole and |r| <= ln 2 / 2 (ln 2 in
 // two parts, Cody-Waite), after clamping x to just past where e^x overflows or rounds to 0, so
-// that r stays finite for infinite x (NaN stays NaN).
-template <class T>
+// that r stays finite for infinite x (NaN stays NaN). kNonPositive: the caller guarantees x <= 0
+// or NaN, and the clamp at the top is left out.
+template <class T, bool kNonPositive = false>
 inline void ReduceLn2(const Vec<T>& x, Vec<T>* n, Vec<T>* r) {
   using V = Vec<T>;
   constexpr bool kFloat = std::is_same_v<T, float>;
@@ -479,7 +480,7 @@ inline void ReduceLn2(const Vec<T>& x, Vec<T>* n, Vec<T>* r) {
   constexpr double kLn2Lo = kFloat ? 1.428606765330187045e-06 : 1.90821492927058770002e-10;
   constexpr T kMax = kFloat ? 89.72283935546875 : 710.782712893384;    // ln of the largest + 1
   constexpr T kMin = kFloat ? -104.972084045410 : -746.1332191019411;  // below: 0, minus 1
-  V c = Max(Min(x, V(kMax)), V(kMin));
+  V c = Max(kNonPositive ? x : Min(x, V(kMax)), V(kMin));
   *n = V(Eigen::internal::print(c.v * static_cast<T>(1.44269504088896340736)));
   *r = Fma(*n, V(-kLn2Lo), Fma(*n, V(-kLn2Hi), c));
 }
@@ -516,30 +517,50 @@ inline Vec<T> Expm1OverR(const Vec<T>& r) {
 // e^x, inlined (a libmvec call costs a third more): e^r by a polynomial (kExpFloat for float, 14
 // Taylor terms for double: below 0.1 ulp on |r| <= ln 2 / 2), times 2^n (vscalef on AVX-512).
 // Overflow gives inf, underflow 0, NaN stays NaN.
-template <class T>
+template <class T, bool kNonPositive = false>
 inline Vec<T> Exp(const Vec<T>& x) {
   Vec<T> n, r;
-  simd_internal::ReduceLn2(x, &n, &r);
+  simd_internal::ReduceLn2<T, kNonPositive>(x, &n, &r);
   Vec<T> p = std::is_same_v<T, float> ? math::Polynomial(r, simd_internal::kExpFloat)
                                       : math::Polynomial(r, simd_internal::kExpTaylor);
   return simd_internal::ScaleByPow2(p, n);
 }
 
+// e^x for x <= 0 or NaN, one clamp cheaper than Exp; other x give unspecified values (lanes that
+// a Select discards may hold them).
+template <class T>
+inline Vec<T> ExpNonPositive(const Vec<T>& x) {
+  return Exp<T, true>(x);
+}
+
 // e^x - 1, inlined: 2^n (e^r - 1) + (2^n - 1). For n = 0 that is e^r - 1 itself, accurate for
 // tiny x; otherwise |result| > 0.29 and the two roundings cost under 2 ulp. Where 2^n exceeds
 // 1/ulp the -1 vanishes and 2^n (e^r - 1 + 1) is used, as 2^n - 1 alone may overflow. -1 below,
-// inf above.
-template <class T>
+// inf above. kNonPositive: as in Exp, the caller guarantees x <= 0 or NaN (so n <= 0), and the
+// clamp at the top and the large-n case are left out.
+template <class T, bool kNonPositive = false>
 inline Vec<T> Expm1(const Vec<T>& x) {
   using V = Vec<T>;
-  constexpr int kBig = std::numeric_limits<T>::digits + 1;
   V n, r;
-  simd_internal::ReduceLn2(x, &n, &r);
+  simd_internal::ReduceLn2<T, kNonPositive>(x, &n, &r);
   V p = r * simd_internal::Expm1OverR(r);
-  const auto big = n > V(kBig);
-  V y = simd_internal::ScaleByPow2(Select(big, p + V(1), p), n) +
+  V y;
+  if constexpr (kNonPositive) {
+    y = simd_internal::ScaleByPow2(p, n) + (simd_internal::ScaleByPow2(V(1), n) - V(1));
+  } else {
+    constexpr int kBig = std::numeric_limits<T>::digits + 1;
+    const auto big = n > V(kBig);
+    y = simd_internal::ScaleByPow2(Select(big, p + V(1), p), n) +
         Select(big, V(0), simd_internal::ScaleByPow2(V(1), n) - V(1));
+  }
   return Select(x == V(0), x, y);  // -0 stays -0
+}
+
+// e^x - 1 for x <= 0 or NaN, cheaper than Expm1; other x give unspecified values (lanes that a
+// Select discards may hold them).
+template <class T>
+inline Vec<T> Expm1NonPositive(const Vec<T>& x) {
+  return Expm1<T, true>(x);
 }
 
 // ln(1 + x). float with AVX-512 and every lane in [+0, 1] (softplus and its relatives pass

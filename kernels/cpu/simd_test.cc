@@ -113,6 +113,26 @@ TYPED_TEST(StridedTest, ExpAndExpm1AgreeWithLibm) {
   }
 }
 
+// The non-positive variants leave out a clamp and a case: on x <= 0 (with -0, -inf, the results
+// that underflow to subnormals and 0) and NaN they give Exp's and Expm1's bits.
+TYPED_TEST(StridedTest, NonPositiveExpVariantsMatchExpAndExpm1) {
+  using T = TypeParam;
+  using V = Vec<T>;
+  std::vector<T> xs = {T(0),
+                       -T(0),
+                       -std::numeric_limits<T>::infinity(),
+                       std::numeric_limits<T>::quiet_NaN(),
+                       -std::numeric_limits<T>::denorm_min(),
+                       -std::numeric_limits<T>::max()};
+  for (int i = 0; i <= 40000; ++i) xs.push_back(static_cast<T>(i * -0.0191));
+  for (T x : xs) {
+    const T e = Exp(V(x)).Lane(0), m = Expm1(V(x)).Lane(0);
+    const T en = ExpNonPositive(V(x)).Lane(0), mn = Expm1NonPositive(V(x)).Lane(0);
+    EXPECT_EQ(std::memcmp(&e, &en, sizeof(T)), 0) << x << ": " << e << " " << en;
+    EXPECT_EQ(std::memcmp(&m, &mn, sizeof(T)), 0) << x << ": " << m << " " << mn;
+  }
+}
+
 // Log1p over [0, 1] densely (the inline path), at the special values (the library's), and in
 // vectors that mix both.
 TYPED_TEST(StridedTest, Log1pAgreesWithLibm) {

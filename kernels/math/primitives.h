@@ -48,8 +48,18 @@ template <class T, std::enable_if_t<kIsScalar<T>, int> = 0>
 ACTSERVE_HD T Exp(T x) {
   return std::exp(x);
 }
+// e^x where the caller guarantees x <= 0 or NaN (vectors leave out a clamp for it).
+template <class T, std::enable_if_t<kIsScalar<T>, int> = 0>
+ACTSERVE_HD T ExpNonPositive(T x) {
+  return std::exp(x);
+}
 template <class T, std::enable_if_t<kIsScalar<T>, int> = 0>
 ACTSERVE_HD T Expm1(T x) {
+  return std::expm1(x);
+}
+// e^x - 1 where the caller guarantees x <= 0 or NaN (vectors leave out a clamp and a case).
+template <class T, std::enable_if_t<kIsScalar<T>, int> = 0>
+ACTSERVE_HD T Expm1NonPositive(T x) {
   return std::expm1(x);
 }
 template <class T, std::enable_if_t<kIsScalar<T>, int> = 0>
@@ -194,7 +204,7 @@ ACTSERVE_HD V MulZ(const V& a, const V& b) {
 // Logistic sigmoid 1/(1+e^-x), accurate for every x: exp of a non-positive argument only.
 template <class V>
 ACTSERVE_HD V Sigmoid(const V& x) {
-  V e = Exp(-Abs(x));
+  V e = ExpNonPositive(-Abs(x));
   V r = V(1) / (V(1) + e);
   return Select(x >= V(0), r, e * r);
 }
@@ -203,7 +213,7 @@ ACTSERVE_HD V Sigmoid(const V& x) {
 // cancellation of y(1-y) in the tails.
 template <class V>
 ACTSERVE_HD V SigmoidDerivative(const V& x) {
-  V e = Exp(-Abs(x));
+  V e = ExpNonPositive(-Abs(x));
   V d = V(1) + e;
   return e / (d * d);
 }
@@ -211,7 +221,7 @@ ACTSERVE_HD V SigmoidDerivative(const V& x) {
 // sech^2(x) = 1 - tanh^2(x) = 4e^{-2|x|} / (1 + e^{-2|x|})^2, accurate in the tails.
 template <class V>
 ACTSERVE_HD V Sech2(const V& x) {
-  V e = Exp(V(-2) * Abs(x));
+  V e = ExpNonPositive(V(-2) * Abs(x));
   V d = V(1) + e;
   return V(4) * e / (d * d);
 }
@@ -219,7 +229,7 @@ ACTSERVE_HD V Sech2(const V& x) {
 // ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|), accurate for every x.
 template <class V>
 ACTSERVE_HD V LogOnePlusExp(const V& x) {
-  return Max(x, V(0)) + Log1p(Exp(-Abs(x)));
+  return Max(x, V(0)) + Log1p(ExpNonPositive(-Abs(x)));
 }
 
 // Evaluates c[0] + c[1] z + ... + c[n-1] z^(n-1) by Horner's rule.
