@@ -502,14 +502,24 @@ inline Vec<T> ScaleByPow2(const Vec<T>& p, const Vec<T>& n) {
   return p * Pow2(h) * Pow2(n - h);
 }
 
-// e^r - 1 over r, by its Taylor series (terms 1/(k+1)!): as kExpTaylor from its second term.
+// (e^r - 1)/r for float on |r| <= ln 2 / 2: degree 5 with float coefficients and 1 fixed (mpmath,
+// minimax by Lawson's iteration on Chebyshev nodes, coefficients rounded to float one at a
+// time), 0.23 ulp; two terms fewer than Taylor needs.
+inline constexpr double kExpm1OverRFloat[] = {1.0,          0.49999997,    0.166665465,
+                                              0.0416674353, 0.00836627185, 0.00138706958};
+
+// e^r - 1 over r: kExpm1OverRFloat for float; for double its Taylor series (terms 1/(k+1)!: as
+// kExpTaylor from its second term, 13 of them), truncation below 0.01 ulp on |r| <= ln 2 / 2.
 template <class T>
 inline Vec<T> Expm1OverR(const Vec<T>& r) {
-  constexpr bool kFloat = std::is_same_v<T, float>;
-  constexpr int kTerms = kFloat ? 8 : 13;  // truncation below 0.01 ulp on |r| <= ln 2 / 2
-  Vec<T> acc(kExpTaylor[kTerms]);
-  for (int k = kTerms - 1; k >= 1; --k) acc = Fma(acc, r, Vec<T>(kExpTaylor[k]));
-  return acc;
+  if constexpr (std::is_same_v<T, float>) {
+    return math::Polynomial(r, kExpm1OverRFloat);
+  } else {
+    constexpr int kTerms = 13;
+    Vec<T> acc(kExpTaylor[kTerms]);
+    for (int k = kTerms - 1; k >= 1; --k) acc = Fma(acc, r, Vec<T>(kExpTaylor[k]));
+    return acc;
+  }
 }
 
 }  // namespace simd_internal
