@@ -81,14 +81,17 @@ double Run(const Config& c, const std::string& engine, int samples, double min_s
   if (engine == "cuda") options.engine = [](const TrainSpec& s) { return NewCudaEngine(s); };
   // Steady state: a sample is the time of a run of E epochs minus that of a run of 1 epoch
   // (16 steps each), so that setting up (data conversion, initial weights) and the final
-  // evaluation cancel out, as they are outside torch_mlp.py's timed loop. E is calibrated so that
-  // a sample takes at least min_sample_s.
+  // evaluation cancel out, as they are outside torch_mlp.py's timed loop. E doubles from 4 until
+  // a sample takes at least min_sample_s. (It was once extrapolated from the first difference,
+  // but with fast steps and a slow setup that difference can be noise, even negative, and the
+  // extrapolation then asked for a million epochs: the GPU check's train_bench never ended.)
   TrainSpec one = spec;
   one.epochs = 1;
   spec.epochs = 4;
-  double t = Seconds(spec, data, options) - Seconds(one, data, options);
-  spec.epochs =
-      std::max<int64_t>(4, static_cast<int64_t>(3 * min_sample_s / std::max(t, 1e-6)) + 1);
+  while (Seconds(spec, data, options) - Seconds(one, data, options) < min_sample_s &&
+         spec.epochs < (int64_t{1} << 20)) {
+    spec.epochs *= 2;
+  }
   std::vector<double> rates;
   for (int i = 0; i < samples; ++i) {
     double seconds = Seconds(spec, data, options) - Seconds(one, data, options);

@@ -63,6 +63,8 @@ class CudaBackendTest : public ::testing::Test {
     absl::StatusOr<ActivationCall> call = PrepareCall(spec);
     ASSERT_TRUE(call.ok()) << info.name << ": " << call.status();
     std::vector<double> xd = Inputs();
+    const double kElementwise = 16 * std::numeric_limits<T>::epsilon();
+    const double kSum = 4096 * std::numeric_limits<T>::epsilon();
     std::vector<T> x(xd.begin(), xd.end()), y_cpu(call->output_size), y_gpu(call->output_size);
     const std::string what =
         absl::StrCat(info.name, sizeof(T) == 4 ? " fp32" : " fp64",
@@ -70,7 +72,7 @@ class CudaBackendTest : public ::testing::Test {
     ASSERT_TRUE(cpu_->Forward(*call, x, absl::MakeSpan(y_cpu)).ok());
     absl::Status s = cuda_->Forward(*call, x, absl::MakeSpan(y_gpu));
     ASSERT_TRUE(s.ok()) << what << ": " << s;
-    ExpectClose(y_cpu, y_gpu, what + " forward");
+    ExpectClose(y_cpu, y_gpu, what + " forward", kElementwise);
 
     std::vector<T> dy(call->output_size), dx_cpu(x.size()), dx_gpu(x.size());
     for (size_t i = 0; i < dy.size(); ++i) dy[i] = static_cast<T>(0.5 + 0.25 * std::sin(i));
@@ -78,7 +80,7 @@ class CudaBackendTest : public ::testing::Test {
     ASSERT_TRUE(cpu_->Backward(*call, x, dy, absl::MakeSpan(dx_cpu), &g_cpu).ok());
     s = cuda_->Backward(*call, x, dy, absl::MakeSpan(dx_gpu), &g_gpu);
     ASSERT_TRUE(s.ok()) << what << ": " << s;
-    ExpectClose(dx_cpu, dx_gpu, what + " backward");
+    ExpectClose(dx_cpu, dx_gpu, what + " backward", kElementwise);
     if (info.backward_from_output) {  // from y_cpu in x's place
       spec.from_output = true;
       absl::StatusOr<ActivationCall> from_y = PrepareCall(spec);
@@ -86,20 +88,22 @@ class CudaBackendTest : public ::testing::Test {
       ASSERT_TRUE(cpu_->Backward(*from_y, y_cpu, dy, absl::MakeSpan(dx_cpu), nullptr).ok());
       s = cuda_->Backward(*from_y, y_cpu, dy, absl::MakeSpan(dx_gpu), nullptr);
       ASSERT_TRUE(s.ok()) << what << ": " << s;
-      ExpectClose(dx_cpu, dx_gpu, what + " backward from the output");
+      ExpectClose(dx_cpu, dx_gpu, what + " backward from the output", kElementwise);
     }
     if (learnable >= 0) {
+      // Double sums on both sides, but of T summands that may differ by an ulp each.
       ExpectClose(g_cpu.values[learnable], g_gpu.values[learnable], what + " parameter gradient",
-                  /*sum=*/true);
+                  kSum);
     }
   }
 
-  // Within a few ulp of the scale (sums: of the summands' scale), NaN where NaN.
-  template <class T>
-  static void ExpectClose(const std::vector<T>& want, const std::vector<T>& got,
-                          const std::string& what, bool sum = false) {
+  // Within `eps` relative to max(1, |want|) (sums: of the summands' scale), NaN where NaN, the
+  // same infinity where infinite. `eps` is a multiple of the call's dtype's epsilon, which is not
+  // always `V`'s: parameter gradients are double for either dtype.
+  template <class V>
+  static void ExpectClose(const std::vector<V>& want, const std::vector<V>& got,
+                          const std::string& what, double eps) {
     ASSERT_EQ(want.size(), got.size()) << what;
-    const double eps = std::numeric_limits<T>::epsilon() * (sum ? 4096 : 16);
     for (size_t i = 0; i < want.size(); ++i) {
       if (std::isnan(want[i])) {
         EXPECT_TRUE(std::isnan(got[i])) << what << " [" << i << "]";

@@ -88,7 +88,13 @@ class CudaEngine final : public train::Engine {
  public:
   CudaEngine(const train::TrainSpec& spec, int device) : spec_(spec), device_(device) {}
 
-  ~CudaEngine() override { cudaSetDevice(device_); }
+  // Frees the buffers on the engine's device. An engine whose Init found no such device has
+  // nothing there; its failed select must not stay as the thread's last error, which the next
+  // launch on this thread (another engine's) would report as its own (found on an H200: a job
+  // after a missing-device one failed with "invalid device ordinal").
+  ~CudaEngine() override {
+    if (cudaSetDevice(device_) != cudaSuccess) cudaGetLastError();
+  }
 
   // Creates the stream, the cuBLAS handle and every buffer whose size the spec alone decides.
   absl::Status Init() {

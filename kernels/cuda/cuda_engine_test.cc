@@ -234,7 +234,8 @@ TEST_F(CudaEngineFailureTest, ADivergingJobFailsAtTheSameStepAsOnTheCpu) {
   absl::StatusOr<train::TrainResult> on_cpu = train::Train(spec, *data, Dataset(), options);
   options.engine = [](const TrainSpec& s) { return NewCudaEngine(s); };
   absl::StatusOr<train::TrainResult> on_gpu = train::Train(spec, *data, Dataset(), options);
-  ASSERT_TRUE(on_cpu.ok() && on_gpu.ok());
+  ASSERT_TRUE(on_cpu.ok()) << on_cpu.status();
+  ASSERT_TRUE(on_gpu.ok()) << on_gpu.status();
   EXPECT_EQ(on_cpu->outcome, train::Outcome::kFailed);
   EXPECT_EQ(on_gpu->outcome, train::Outcome::kFailed);
   EXPECT_EQ(on_cpu->failure, on_gpu->failure);

@@ -9,9 +9,9 @@
 set -eu
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/cmake/bundle_lib.sh"
 build=${1:-$root/build}
 bundle=${2:-$build/gpu-bundle}
-max_bytes=$((64 * 1024 * 1024))
 tests="cuda_backend_test cuda_engine_test device_call_test cublas_library_test"
 benches="cuda_bench train_bench"
 
@@ -37,18 +37,10 @@ for t in $tests $benches; do
   strip --strip-unneeded "$bundle/bin/$t"
 done
 
-# Shared libraries: everything ldd resolves, except glibc (it must match the machine's loader)
-# and the driver (libcuda comes with the machine's GPU). The CUDA runtime is linked statically;
-# cuBLAS is opened at run time from the machine's CUDA (run.sh finds it).
-for t in $tests $benches; do
-  ldd "$bundle/bin/$t" | awk '/=> \// { print $3 }'
-done | sort -u | while read -r lib; do
-  case "$(basename "$lib")" in
-    libc.so.* | libm.so.* | libmvec.so.* | libdl.so.* | libpthread.so.* | librt.so.* | \
-      ld-linux*.so.* | libcuda.so.* | libnvidia-*) ;;
-    *) cp -L "$lib" "$bundle/lib/" ;;
-  esac
-done
+# The CUDA runtime is linked statically; cuBLAS is opened at run time from the machine's CUDA
+# (run.sh finds it).
+# shellcheck disable=SC2046
+bundle_libs "$bundle" $(for t in $tests $benches; do echo "$bundle/bin/$t"; done)
 
 cp "$root/kernels/gpu/run.sh" "$bundle/run.sh"
 chmod +x "$bundle/run.sh"
@@ -60,8 +52,5 @@ chmod +x "$bundle/run.sh"
   echo "benchmarks: $benches"
 } > "$bundle/MANIFEST"
 
-bytes=$(du -sb "$bundle" | cut -f1)
-[ "$bytes" -le "$max_bytes" ] ||
-  fail "the bundle is $bytes bytes, over the device tool's limit of $max_bytes"
-echo "bundle: $bundle ($((bytes / 1024)) KiB, $(ls "$bundle/lib" | wc -l) libraries)"
+bundle_check_size "$bundle" || exit 1
 echo "run it with: $bundle/run.sh [REPORT_DIR]"

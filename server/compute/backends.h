@@ -3,6 +3,7 @@
 #define ACTSERVE_SERVER_COMPUTE_BACKENDS_H_
 
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "kernels/backend.h"
@@ -21,9 +22,10 @@ struct Backends {
   Backend* cuda = nullptr;       // null without a CUDA device (or build)
   int cuda_device = 0;           // its ordinal, for training engines
   std::string cuda_unavailable;  // why cuda is null, for error messages
-  // BACKEND_UNSPECIFIED computes on the GPU from this many elements (when there is one): below,
-  // copying to and from the device costs more than the CPU's computation.
-  int64_t cuda_min_elements = int64_t{1} << 20;
+  // BACKEND_UNSPECIFIED computes on the GPU from this many elements (when there is one). By
+  // default never: on the one GPU machine measured, copying to and from the device cost more
+  // than the CPU's computation at every size (kernels/README.md, "GPU check").
+  int64_t cuda_min_elements = std::numeric_limits<int64_t>::max();
 
   // The backend for `choice` and `elements` input elements; null for kCuda without a GPU.
   Backend* Choose(BackendChoice choice, int64_t elements) const {
