@@ -4,7 +4,11 @@ and prints our throughput over theirs, and over a plain memory copy of the same 
 
   deploy/install-deps.sh --bench
   /usr/bin/python3 kernels/bench/compare.py [--build build] [--shared ../shared/bench]
-      [--out build/bench-results] [--quick] [--report-only]
+      [--out build/bench-results] [--quick | --reps N] [--report-only]
+      [--python /usr/bin/python3] [--onednn-bin PATH]
+
+--python and --onednn-bin are for a machine that cannot build (kernels/bench/bundle.sh): the
+interpreter that has PyTorch, and an onednn_act built elsewhere instead of building it here.
 
 Writes OUT/report.md (the tables below) and the raw results beside it. Takes about 10 minutes
 (--quick: about 3); each unit waits until the machine is quiet first, as ../shared/bench does.
@@ -15,6 +19,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -49,10 +54,10 @@ def fail(msg):
     sys.exit(2)
 
 
-def require_torch():
-    probe = subprocess.run(["/usr/bin/python3", "-c", "import torch"], capture_output=True)
+def require_torch(python):
+    probe = subprocess.run([python, "-c", "import torch"], capture_output=True)
     if probe.returncode != 0:
-        fail("PyTorch cannot be imported by /usr/bin/python3: run deploy/install-deps.sh --bench "
+        fail(f"PyTorch cannot be imported by {python}: run deploy/install-deps.sh --bench "
              "(python3-torch), or leave PyTorch out with --skip torch")
 
 
@@ -69,7 +74,7 @@ def quiet(shared):
 
 def run_ours(args, out):
     path = os.path.join(out, "ours.json")
-    reps, min_time = ("1", "0.02") if args.quick else ("5", "0.05")
+    reps, min_time = (str(args.reps or 1), "0.02") if args.quick else (str(args.reps or 5), "0.05")
     if not args.report_only:
         quiet(args.shared)
         run([os.path.join(args.build, "kernels", "kernels_bench"), "--benchmark_format=json",
@@ -97,18 +102,20 @@ def run_ours(args, out):
 def run_torch(args, out):
     script = os.path.join(args.shared, "torch_act.py")
     samples = ["--samples", "3"] if args.quick else []
+    if args.reps:
+        samples = ["--samples", str(max(3, args.reps))]
     ops = ",".join(sorted(set(TORCH_OP.values())))
     small = os.path.join(out, "torch_small.jsonl")
     large = os.path.join(out, "torch_16mi.jsonl")
     if args.report_only:
         return load_jsonl([small, large])
-    require_torch()
+    require_torch(args.python)
     quiet(args.shared)
-    run(["/usr/bin/python3", script, "--sizes", "4096,262144", "--threads", "1,2", "--ops", ops,
+    run([args.python, script, "--sizes", "4096,262144", "--threads", "1,2", "--ops", ops,
          "--out", small] + samples, stdout=subprocess.DEVNULL)
     quiet(args.shared)
     env = dict(os.environ, GLIBC_TUNABLES=TUNED_MALLOC)  # as the anchors: no page-fault costs
-    run(["/usr/bin/python3", script, "--sizes", "16777216", "--threads", "1,2", "--ops", ops,
+    run([args.python, script, "--sizes", "16777216", "--threads", "1,2", "--ops", ops,
          "--out", large] + samples, env=env, stdout=subprocess.DEVNULL)
     return load_jsonl([small, large])
 
@@ -117,19 +124,23 @@ def run_onednn(args, out):
     build = os.path.join(out, "shared-build")
     if args.report_only:
         return load_jsonl([os.path.join(out, f"onednn_t{t}.jsonl") for t in THREADS])
-    try:
-        run(["cmake", "-S", args.shared, "-B", build, "-DCMAKE_BUILD_TYPE=Release"],
-            stdout=subprocess.DEVNULL)
-        run(["cmake", "--build", build, "--target", "onednn_act", "-j2"], stdout=subprocess.DEVNULL)
-    except subprocess.CalledProcessError:
-        fail("the oneDNN benchmark (onednn_act) could not be built: run deploy/install-deps.sh "
-             "--bench (libdnnl-dev, ocl-icd-opencl-dev), or leave oneDNN out with --skip onednn")
+    binary = args.onednn_bin or os.path.join(build, "onednn_act")
+    if not args.onednn_bin:
+        try:
+            run(["cmake", "-S", args.shared, "-B", build, "-DCMAKE_BUILD_TYPE=Release"],
+                stdout=subprocess.DEVNULL)
+            run(["cmake", "--build", build, "--target", "onednn_act", "-j2"],
+                stdout=subprocess.DEVNULL)
+        except subprocess.CalledProcessError:
+            fail("the oneDNN benchmark (onednn_act) could not be built: run "
+                 "deploy/install-deps.sh --bench (libdnnl-dev, ocl-icd-opencl-dev), or leave "
+                 "oneDNN out with --skip onednn")
     files = []
     for t in THREADS:
         path = os.path.join(out, f"onednn_t{t}.jsonl")
         quiet(args.shared)
         with open(path, "w") as f:
-            run([os.path.join(build, "onednn_act"), "--sizes", ",".join(map(str, SIZES))],
+            run([binary, "--sizes", ",".join(map(str, SIZES))],
                 env=dict(os.environ, OMP_NUM_THREADS=str(t)), stdout=f)
         files.append(path)
     return load_jsonl(files)
@@ -157,7 +168,21 @@ def fmt(v, digits=3):
     return "" if v is None else f"{v:.{digits}g}"
 
 
-def report(ours, copy, cost, torch, onednn):
+def machine():
+    """This machine's CPU model and CPU count: what the figures were measured on."""
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d', time.gmtime())}"
+
+
+def report(ours, copy, cost, torch, onednn, measured_on):
     lines = []
     names = sorted({k[0] for k in ours}, key=lambda s: list(k[0] for k in ours).index(s))
 
@@ -177,6 +202,7 @@ def report(ours, copy, cost, torch, onednn):
 
     # Summary of the targets.
     lines.append("### Targets\n")
+    lines.append(f"- Measured on: {measured_on}")
     bw = []
     for name in names:
         if cost.get(name) != "select":
@@ -254,6 +280,10 @@ def main():
     ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared", "bench"))
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench-results"))
     ap.add_argument("--quick", action="store_true", help="fewer repetitions, for a smoke test")
+    ap.add_argument("--reps", type=int, default=0,
+                    help="repetitions of each of our benchmarks (and PyTorch samples, at least 3)")
+    ap.add_argument("--python", default="/usr/bin/python3", help="the interpreter with PyTorch")
+    ap.add_argument("--onednn-bin", default="", help="a prebuilt onednn_act (not built here)")
     ap.add_argument("--skip", default="", help="comma list of: torch,onednn")
     ap.add_argument("--report-only", action="store_true",
                     help="rebuild the report from the results already in --out")
@@ -263,7 +293,15 @@ def main():
     ours, copy, cost = run_ours(args, args.out)
     torch = {} if "torch" in args.skip else run_torch(args, args.out)
     onednn = {} if "onednn" in args.skip else run_onednn(args, args.out)
-    text = report(ours, copy, cost, torch, onednn)
+    machine_file = os.path.join(args.out, "machine.txt")
+    if not args.report_only:
+        with open(machine_file, "w") as f:
+            f.write(machine() + "\n")
+    measured_on = "not recorded"
+    if os.path.exists(machine_file):
+        with open(machine_file) as f:
+            measured_on = f.read().strip()
+    text = report(ours, copy, cost, torch, onednn, measured_on)
     with open(os.path.join(args.out, "report.md"), "w") as f:
         f.write(text + "\n")
     print(text)
