@@ -368,17 +368,18 @@ std::unique_ptr<grpc::Server> StartServer(const std::vector<grpc::Service*>& ser
 // balancers move on) while accepted calls, streams and training jobs finish; then the server
 // shuts down, cancelling only what outlived --drain_deadline.
 void Drain(grpc::Server& server, CallTracker& calls, JobManager& jobs, bool durable) {
+  // The lame-duck period lasts at least 1 s (or the whole deadline if shorter), so that clients
+  // between two calls meet UNAVAILABLE rather than a closed port; refused calls are told to
+  // retry after it.
+  const absl::Duration drain = absl::GetFlag(FLAGS_drain_deadline);
+  const absl::Time deadline = absl::Now() + drain;
+  const absl::Time lame_duck_end = absl::Now() + std::min(drain, absl::Seconds(1));
   server.GetHealthCheckService()->SetServingStatus(false);
-  calls.StartDraining();
+  calls.StartDraining(lame_duck_end);
   jobs.StartDraining();
   // Durable jobs do not hold the drain up: they stop at their next step and the next server on
   // the state directory resumes them.
   if (durable) jobs.Suspend();
-  // The lame-duck period lasts at least 1 s (or the whole deadline if shorter), so that clients
-  // between two calls meet UNAVAILABLE rather than a closed port.
-  const absl::Duration drain = absl::GetFlag(FLAGS_drain_deadline);
-  const absl::Time deadline = absl::Now() + drain;
-  const absl::Time lame_duck_end = absl::Now() + std::min(drain, absl::Seconds(1));
   // Accepted training jobs get the same deadline to finish (their watchers end with them).
   if (!jobs.WaitUntilIdle(deadline) || !calls.WaitUntilIdle(deadline)) {
     std::fprintf(stderr, "actserve: drain deadline passed; cancelling what is still in flight\n");

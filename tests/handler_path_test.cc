@@ -236,7 +236,26 @@ TEST(HandlerPathTest, WhileDrainingEveryRpcIsUnavailableAndCountedAsARejection) 
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE)
         << rpc.method << ": " << s.error_message();
   }
+  // The refusals tell a retrying client to wait out the lame duck: with a retry policy of
+  // 10 ms backoff, the second attempt comes no sooner than the pushback (kRetryMargin at least,
+  // the running job holding the drain past the lame duck) and is refused again.
+  grpc::ChannelArguments args;
+  args.SetServiceConfigJSON(R"({"methodConfig": [{"name": [{}], "retryPolicy": {
+      "maxAttempts": 2, "initialBackoff": "0.01s", "maxBackoff": "0.01s",
+      "backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]})");
+  auto retrying = v1::ActivationService::NewStub(
+      grpc::CreateCustomChannel((*server)->address(), grpc::InsecureChannelCredentials(), args));
+  grpc::ClientContext context;
+  v1::ListActivationsResponse listed;
+  const double refused_before = Rejections(Scrape(**server), rpcs[0], "draining");
+  const absl::Time start = absl::Now();
+  grpc::Status retried = retrying->ListActivations(&context, v1::ListActivationsRequest(), &listed);
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(retried.error_code(), grpc::StatusCode::UNAVAILABLE) << retried.error_message();
+  EXPECT_GE(took, server::CallTracker::kRetryMargin - absl::Milliseconds(20));
+
   const std::string text = Scrape(**server);
+  EXPECT_EQ(Rejections(text, rpcs[0], "draining") - refused_before, 2) << "not retried once";
   for (const Rpc& rpc : rpcs) {
     // ListActivations was also called while waiting for the drain to begin.
     EXPECT_GE(Rejections(text, rpc, "draining"), 1) << rpc.method;

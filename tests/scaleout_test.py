@@ -6,7 +6,9 @@ where it is about shares:
   - each replica's share of calls is within 10% of even, through nginx and through round_robin;
   - kill -9 of a replica during a load loses at most the calls in flight (the client's
     concurrency), and none with a retry policy (UNAVAILABLE retried with back-off);
-  - SIGTERM of a replica during a load loses none (it drains), but through nginx at most one
+  - SIGTERM of a replica during a load loses none (it drains; its refusals carry a retry
+    pushback past the lame duck, so that a retry through nginx, which keeps sending to the
+    replica until its port closes, is not refused by it again), but through nginx at most one
     call that races the replica's GOAWAY (CANCELLED by gRPC's shutdown);
   - training jobs submitted through nginx with a job key can be watched, fetched and cancelled,
     and different keys spread over the replicas;

@@ -1,5 +1,6 @@
 #include "server/api/handler.h"
 
+#include <algorithm>
 #include <chrono>
 #include <iterator>
 #include <optional>
@@ -19,6 +20,11 @@ bool CallTracker::TryEnter() {
     return false;
   }
   return true;
+}
+
+absl::Duration CallTracker::RetryPushback() const {
+  const absl::Duration rest = absl::FromUnixNanos(lame_duck_end_ns_.load()) - absl::Now();
+  return std::max(rest, absl::ZeroDuration()) + kRetryMargin;
 }
 
 bool CallTracker::WaitUntilIdle(absl::Time deadline) const {
@@ -104,6 +110,14 @@ void Handler::CountRejection(const Method& method, Metrics::Rejection reason) {
   if (metrics_ != nullptr) metrics_->RecordRejection(method.path, reason);
 }
 
+absl::Status Handler::RefuseDraining(grpc::CallbackServerContext* context, const Method& method) {
+  CountRejection(method, Metrics::Rejection::kDraining);
+  // gRPC's retry policy waits this long before its next attempt (gRFC A6, server pushback).
+  context->AddTrailingMetadata("grpc-retry-pushback-ms",
+                               std::to_string(absl::ToInt64Milliseconds(calls_.RetryPushback())));
+  return DrainingError();
+}
+
 absl::StatusOr<std::unique_ptr<Admission::Grant>> Handler::Admit(
     grpc::CallbackServerContext* context, const Method& method, int64_t request_bytes) {
   const std::string peer = context->peer();
@@ -138,9 +152,8 @@ grpc::ServerUnaryReactor* Handler::UnaryAsync(grpc::CallbackServerContext* conte
                                               const Method& method, int64_t request_bytes,
                                               Placement placement, std::function<void(Done)> body) {
   if (!calls_.TryEnter()) {
-    CountRejection(method, Metrics::Rejection::kDraining);
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(ToGrpcStatus(DrainingError()));
+    reactor->Finish(ToGrpcStatus(RefuseDraining(context, method)));
     return reactor;
   }
   auto* call = new UnaryCall(context, calls_);  // deletes itself in OnDone, which exits
@@ -161,10 +174,7 @@ grpc::ServerUnaryReactor* Handler::UnaryAsync(grpc::CallbackServerContext* conte
 
 absl::StatusOr<Handler::StreamSlot> Handler::OpenStream(grpc::CallbackServerContext* context,
                                                         const Method& method, bool admit) {
-  if (!calls_.TryEnter()) {
-    CountRejection(method, Metrics::Rejection::kDraining);
-    return DrainingError();
-  }
+  if (!calls_.TryEnter()) return RefuseDraining(context, method);
   StreamSlot slot(&calls_, nullptr);
   if (admit) {
     absl::StatusOr<std::unique_ptr<Admission::Grant>> grant = Admit(context, method, 0);
@@ -176,10 +186,7 @@ absl::StatusOr<Handler::StreamSlot> Handler::OpenStream(grpc::CallbackServerCont
 
 absl::StatusOr<std::unique_ptr<Admission::Grant>> Handler::AdmitMessage(
     grpc::CallbackServerContext* context, const Method& method, int64_t request_bytes) {
-  if (calls_.draining()) {
-    CountRejection(method, Metrics::Rejection::kDraining);
-    return DrainingError();
-  }
+  if (calls_.draining()) return RefuseDraining(context, method);
   return Admit(context, method, request_bytes);
 }
 

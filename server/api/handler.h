@@ -2,7 +2,10 @@
 // For each call (unary) or unit of work (a stream's opening, an Evaluate message) it applies,
 // in this order:
 //   1. drain accounting: CallTracker refuses new work with UNAVAILABLE while draining, and
-//      counts what it accepts until the call ends, which is what a drain waits for;
+//      counts what it accepts until the call ends, which is what a drain waits for; a refusal
+//      carries grpc-retry-pushback-ms, so that a client's retry comes after the lame duck
+//      (behind a proxy such as nginx, which keeps sending calls to a draining replica until its
+//      port closes, an early retry could land on the same replica again);
 //   2. admission (server/admission/admission.h): the hook where memory budgets, quotas and
 //      authentication refuse a call; its grant is held until the call ends;
 //   3. placement: kInline work (microseconds: lookups, small tensors, cancelling) runs on the
@@ -24,6 +27,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
@@ -43,15 +47,24 @@ class CallTracker {
   bool TryEnter();
   // Ends a call counted by TryEnter.
   void Exit() { in_flight_.fetch_sub(1); }
-  // From now on TryEnter refuses.
-  void StartDraining() { draining_.store(true); }
+  // From now on TryEnter refuses. Retries should come after `lame_duck_end`, when the server
+  // stops listening (unless calls in flight still hold it).
+  void StartDraining(absl::Time lame_duck_end = absl::Now()) {
+    lame_duck_end_ns_.store(absl::ToUnixNanos(lame_duck_end));
+    draining_.store(true);
+  }
   bool draining() const { return draining_.load(); }
+  // While draining: how long a refused client should wait before it retries (the rest of the
+  // lame duck, plus kRetryMargin for the server to close its port).
+  absl::Duration RetryPushback() const;
+  static constexpr absl::Duration kRetryMargin = absl::Milliseconds(250);
   int in_flight() const { return in_flight_.load(); }
   // Waits until no counted call remains, or until `deadline`; true if none remains.
   bool WaitUntilIdle(absl::Time deadline) const;
 
  private:
   std::atomic<bool> draining_{false};
+  std::atomic<int64_t> lame_duck_end_ns_{0};
   std::atomic<int> in_flight_{0};
 };
 
@@ -154,6 +167,8 @@ class Handler {
                                                           const Method& method,
                                                           int64_t request_bytes);
   void CountRejection(const Method& method, Metrics::Rejection reason);
+  // The refusal of a call or message while draining: counted, with the retry pushback set.
+  absl::Status RefuseDraining(grpc::CallbackServerContext* context, const Method& method);
 
   ComputePool& pool_;
   CallTracker& calls_;
