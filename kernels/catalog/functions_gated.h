@@ -31,12 +31,15 @@ struct Swish {
   }
   template <class V>
   ACTSERVE_HD static V Derivative(const V& x, const Args<V>& a) {
-    V bx = MulZ(a.p[0], x);
-    return Sigmoid(bx) + MulZ(SigmoidDerivative(bx), bx);
+    V bx = MulZ(a.p[0], x), s, ds;
+    SigmoidAndDerivative(bx, &s, &ds);
+    return s + MulZ(ds, bx);
   }
   template <class V>
   ACTSERVE_HD static V ParamDerivative(const V& x, const Args<V>& a) {
-    return MulZ(SigmoidDerivative(MulZ(a.p[0], x)), x * x);
+    V s, ds;  // as Derivative computes it, so that a backward with both shares the division
+    SigmoidAndDerivative(MulZ(a.p[0], x), &s, &ds);
+    return MulZ(ds, x * x);
   }
 };
 
@@ -225,8 +228,9 @@ struct GeluTanh : Elementwise {
   template <class V>
   ACTSERVE_HD static V Derivative(const V& x, const Args<V>&) {
     V t = TwoU(x);
-    V dt = V(2 * kSqrt2OverPi) * Fma(V(3 * kCubic) * x, x, V(1));
-    return Sigmoid(t) + MulZ(SigmoidDerivative(t), x * dt);
+    V dt = V(2 * kSqrt2OverPi) * Fma(V(3 * kCubic) * x, x, V(1)), s, ds;
+    SigmoidAndDerivative(t, &s, &ds);
+    return s + MulZ(ds, x * dt);
   }
 };
 

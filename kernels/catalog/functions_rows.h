@@ -324,9 +324,10 @@ struct Glu {
     const int64_t h = n / 2;
     ForEachChunk<V>(h, [&](int64_t j, int64_t c) {
       V a = LoadN<V>(x + j, c, T(0)), b = LoadN<V>(x + h + j, c, T(0));
-      V g = LoadN<V>(dy + j, c, T(0));
-      StoreN(g * Sigmoid(b), dx + j, c);
-      StoreN(g * Gated(a, SigmoidDerivative(b), b), dx + h + j, c);
+      V g = LoadN<V>(dy + j, c, T(0)), s, ds;
+      SigmoidAndDerivative(b, &s, &ds);
+      StoreN(g * s, dx + j, c);
+      StoreN(g * Gated(a, ds, b), dx + h + j, c);
     });
   }
 };

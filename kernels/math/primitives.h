@@ -218,6 +218,17 @@ ACTSERVE_HD V SigmoidDerivative(const V& x) {
   return e / (d * d);
 }
 
+// Sigmoid(x) and SigmoidDerivative(x) together, with one exponential and one division (the
+// derivative as e r^2, r = 1/(1 + e)), for the derivatives that need both.
+template <class V>
+ACTSERVE_HD void SigmoidAndDerivative(const V& x, V* s, V* ds) {
+  V e = ExpNonPositive(-Abs(x));
+  V r = V(1) / (V(1) + e);
+  V er = e * r;
+  *s = Select(x >= V(0), r, er);
+  *ds = er * r;
+}
+
 // sech^2(x) = 1 - tanh^2(x) = 4e^{-2|x|} / (1 + e^{-2|x|})^2, accurate in the tails.
 template <class V>
 ACTSERVE_HD V Sech2(const V& x) {
