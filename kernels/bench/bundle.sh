@@ -44,7 +44,7 @@ mkdir -p "$bundle/kernels" "$bundle/bin" "$bundle/shared"
 cp "$build/kernels/kernels_bench" "$bundle/kernels/"
 cp "$build/shared-bench/onednn_act" "$bundle/bin/"
 strip --strip-unneeded "$bundle/kernels/kernels_bench" "$bundle/bin/onednn_act"
-cp "$root/kernels/bench/compare.py" "$bundle/"
+cp "$root/kernels/bench/compare.py" "$root/kernels/bench/torch_rows.py" "$bundle/"
 cp "$shared/benchlib.py" "$shared/torch_act.py" "$bundle/shared/"
 
 bundle_libs "$bundle" "$bundle/kernels/kernels_bench" "$bundle/bin/onednn_act"

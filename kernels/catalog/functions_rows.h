@@ -119,7 +119,11 @@ ACTSERVE_HD void SoftmaxBackwardFromOutput(const T* y, const T* dy, int64_t n, T
     return LoadN<V>(dy + i, c, T(0)) * LoadN<V>(y + i, c, T(0));
   });
   const V d(ReduceSum(dot));
+  // This pass reads from L1; the same place of the next row (when rows are contiguous) is
+  // fetched meanwhile.
   ForEachChunk<V>(n, [&](int64_t i, int64_t c) {
+    Prefetch<V>(y + n + i);
+    Prefetch<V>(dy + n + i);
     StoreN(V(sign) * LoadN<V>(y + i, c, T(0)) * (LoadN<V>(dy + i, c, T(0)) - d), dx + i, c);
   });
 }
@@ -233,6 +237,7 @@ struct LogSoftmax {
     const V sum = ChunkSum<V>(n, [&](int64_t i, int64_t c) { return LoadN<V>(dy + i, c, T(0)); });
     const V total(ReduceSum(sum));
     ForEachChunk<V>(n, [&](int64_t i, int64_t c) {
+      Prefetch<V>(dy + n + i);  // this pass reads dy from L1: the next row's meanwhile
       StoreN(LoadN<V>(dy + i, c, T(0)) - p(i, c) * total, dx + i, c);
     });
   }

@@ -217,6 +217,7 @@ template <class T>
 struct actserve::math::LaneOps<actserve::cpu::Vec<T>> {
   using V = actserve::cpu::Vec<T>;
   static constexpr int kLanes = V::kLanes;
+  static void Prefetch(const T* p) { __builtin_prefetch(p, 0, 3); }
   // `count` (<= kLanes) values from p, `fill` in the remaining lanes.
   static V Load(const T* p, long count, T fill) {
     if (count == kLanes) return V::Load(p);

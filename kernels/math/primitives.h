@@ -135,6 +135,9 @@ struct LaneOps {
   ACTSERVE_HD static void StoreStrided(const V& v, T* p, long stride, long count) {
     if (count > 0) *p = v;
   }
+  // A hint that the cache line at p will be read soon; nothing for scalars.
+  template <class T>
+  ACTSERVE_HD static void Prefetch(const T*) {}
 };
 template <class V>
 ACTSERVE_HD constexpr int Lanes() {
@@ -143,6 +146,12 @@ ACTSERVE_HD constexpr int Lanes() {
 template <class V, class T>
 ACTSERVE_HD V LoadN(const T* p, long count, T fill) {
   return LaneOps<V>::Load(p, count, fill);
+}
+// A hint that the cache line at p will be read soon (p need not be valid memory). For the row
+// functions, whose later passes run from L1 while the memory system has no demand miss to follow.
+template <class V, class T>
+ACTSERVE_HD void Prefetch(const T* p) {
+  LaneOps<V>::Prefetch(p);
 }
 template <class T, std::enable_if_t<kIsScalar<T>, int> = 0>
 ACTSERVE_HD void StoreN(T v, T* p, long count) {
